@@ -1,0 +1,31 @@
+// Prometheus text metrics: subscriptions, streams, live scan positions and
+// per-topic counts of messages the matcher could not parse.
+import type { Engine } from "../pipeline/engine.js";
+
+const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+
+export async function metricsText(engine: Engine): Promise<string> {
+  const lines: string[] = [];
+  const gauge = (name: string, help: string, rows: Array<[string, number]>) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+    for (const [labels, v] of rows) lines.push(`${name}${labels} ${v}`);
+  };
+  gauge("grep_streams_subscriptions", "Open subscriptions.", [["", engine.subscriptionCount]]);
+  gauge("grep_streams_streams", "Streams (distinct filters) in the index.", [["", engine.registry.size]]);
+  const topics = await engine.source.listTopics();
+  const skips = topics.map((t) => [t.name, engine.matcher.skips(t.name)] as const);
+  lines.push("# HELP grep_streams_skipped_messages_total Messages the matcher skipped for filters that need a JSON value or a string-array key.");
+  lines.push("# TYPE grep_streams_skipped_messages_total counter");
+  for (const [t, s] of skips) {
+    lines.push(`grep_streams_skipped_messages_total{topic="${esc(t)}",reason="non_json_value"} ${s.nonJson}`);
+    lines.push(`grep_streams_skipped_messages_total{topic="${esc(t)}",reason="bad_key"} ${s.badKey}`);
+  }
+  const ends = new Map<string, number>(topics.flatMap((t) => t.partitions.map((p) => [`${t.name}:${p.partition}`, p.end] as const)));
+  const lag: Array<[string, number]> = [];
+  for (const [pk, next] of engine.matcher.positions()) {
+    const i = pk.lastIndexOf(":");
+    lag.push([`{topic="${esc(pk.slice(0, i))}",partition="${pk.slice(i + 1)}"}`, Math.max(0, (ends.get(pk) ?? next) - next)]);
+  }
+  gauge("grep_streams_scan_lag_messages", "Messages appended to a partition that the live scan has not read yet.", lag);
+  return lines.join("\n") + "\n";
+}

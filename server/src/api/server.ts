@@ -1,0 +1,85 @@
+// The server: the engine behind one port that speaks the Connect protocol,
+// gRPC-Web and gRPC (HTTP/1.1 and cleartext HTTP/2), plus plain HTTP routes:
+// the SSE shim, /healthz and /metrics.
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { ConnectRouter } from "@connectrpc/connect";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { GrepService } from "@grep-streams/sdk/gen/grepstreams/v1/grep_pb.js";
+import { ServerReflection as ReflectionV1 } from "@grep-streams/sdk/gen/grpc/reflection/v1/reflection_pb.js";
+import { ServerReflection as ReflectionV1alpha } from "@grep-streams/sdk/gen/grpc/reflection/v1alpha/reflection_pb.js";
+import type { Engine } from "../pipeline/engine.js";
+import type { Logger } from "../util/log.js";
+import { grepService } from "./grep-service.js";
+import { handleSse, SSE_PATH } from "./sse.js";
+import { metricsText } from "./metrics.js";
+import { listen, type Listener } from "./transport/listener.js";
+import { withCors } from "./transport/cors.js";
+import { createHealthService, Health, HealthStatus, ServingStatus } from "./transport/health.js";
+import { registerReflection } from "./transport/reflection.js";
+
+export interface ApiOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly corsOrigins: readonly string[];
+}
+
+export interface ApiServer {
+  readonly url: string;
+  readonly port: number;
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startApi(engine: Engine, log: Logger, o: ApiOptions): Promise<ApiServer> {
+  const health = new HealthStatus({ "": ServingStatus.SERVING, [GrepService.typeName]: ServingStatus.SERVING });
+  const shutdown = new AbortController();
+  const connect = connectNodeAdapter({
+    routes: (router: ConnectRouter) => {
+      grepService(engine, log.child({ api: "connect" }))(router);
+      router.service(Health, createHealthService(health));
+      registerReflection(router, [GrepService, Health, ReflectionV1, ReflectionV1alpha]);
+    },
+    shutdownSignal: shutdown.signal,
+  });
+  const sseLog = log.child({ api: "sse" });
+  const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (req.method === "GET" || req.method === "HEAD") {
+      if (url.pathname === SSE_PATH) return void handleSse(engine, sseLog, req, res, url);
+      if (url.pathname === "/healthz") {
+        const ok = !health.isShutDown;
+        res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" });
+        return void res.end(ok ? "ok\n" : "shutting down\n");
+      }
+      if (url.pathname === "/metrics") {
+        void metricsText(engine).then(
+          (text) => {
+            res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+            res.end(text);
+          },
+          (err) => {
+            log.error("metrics failed", { err });
+            res.writeHead(500).end();
+          },
+        );
+        return;
+      }
+    }
+    connect(req, res);
+  };
+  const listener: Listener = await listen({
+    host: o.host,
+    port: o.port,
+    handler: withCors(handler, { allowedOrigins: o.corsOrigins.includes("*") ? "*" : o.corsOrigins, allowedHeaders: ["last-event-id"] }),
+    onClose: () => {
+      health.shutdown();
+      shutdown.abort();
+    },
+    log: log.child({ api: "listener" }),
+  });
+  return {
+    url: listener.url,
+    port: listener.port,
+    close: (graceMs) => listener.close(graceMs),
+  };
+}

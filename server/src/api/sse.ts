@@ -1,0 +1,129 @@
+// The SSE shim: GET /v1/subscribe with the filter in query parameters, so
+// that `curl -N` and a browser's EventSource work with no SDK. Each match is
+// `event: match` with `id:` the event ID; Last-Event-ID (or ?last_event_id=)
+// resumes exactly after it.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { Engine } from "../pipeline/engine.js";
+import type { StartSpec } from "../pipeline/start.js";
+import type { CursorItem } from "../cursor/cursor.js";
+import type { ActiveStream } from "../pipeline/streams.js";
+import type { CompiledFilter, FilterSpec } from "../filter/index.js";
+import { RequestError } from "../util/request-error.js";
+import type { Logger } from "../util/log.js";
+import { payloadOf, projectionOf } from "./payload.js";
+import { asRequestError, httpStatusOf } from "./status.js";
+
+type Req = IncomingMessage | Http2ServerRequest;
+type Res = ServerResponse | Http2ServerResponse;
+
+export const SSE_PATH = "/v1/subscribe";
+
+export function parseSseQuery(url: URL, lastEventIdHeader: string | undefined): { spec: FilterSpec; start: StartSpec } {
+  const q = url.searchParams;
+  const key = q.get("key");
+  const spec: FilterSpec = {
+    topics: q.getAll("topic").flatMap((t) => t.split(",")).filter((t) => t !== ""),
+    topicRegex: q.get("topic_regex") ?? "",
+    keyPrefix: key ? key.split(",") : [],
+    keyRegex: q.get("key_regex") ?? "",
+    query: q.get("q") ?? "",
+    projection: q.get("projection") ?? "",
+  };
+  const resume = lastEventIdHeader || q.get("last_event_id");
+  if (resume) return { spec, start: { kind: "after", eventId: resume } };
+  const from = q.get("from") ?? "latest";
+  if (from === "latest") return { spec, start: { kind: "latest" } };
+  if (from === "earliest") return { spec, start: { kind: "earliest" } };
+  const ms = Date.parse(from);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(from) || Number.isNaN(ms)) {
+    throw new RequestError("invalid_argument", `from: expected "earliest", "latest" or an RFC 3339 time such as 2026-11-21T10:00:00Z, got ${JSON.stringify(from)}`);
+  }
+  return { spec, start: { kind: "time", ms } };
+}
+
+function sseData(engine: Engine, stream: ActiveStream, item: CursorItem, projection: CompiledFilter | null): string {
+  switch (item.kind) {
+    case "event": {
+      const { row, record } = item;
+      const id = engine.eventId(stream, row);
+      const p = payloadOf(record, projection);
+      const raw = p.rawValue ? `,"raw_value":${JSON.stringify(Buffer.from(p.rawValue).toString("base64"))}` : "";
+      const data =
+        `{"id":${JSON.stringify(id)},"topic":${JSON.stringify(row.topic)},"partition":${row.partition},"offset":${row.offset},` +
+        `"timestamp":${row.timestamp},"key":${JSON.stringify(p.key)},"value":${p.valueJson ?? "null"}${raw}}`;
+      return `event: match\nid: ${id}\ndata: ${data}\n\n`;
+    }
+    case "gap": {
+      const data = { from: engine.eventId(stream, item.from), to: engine.eventId(stream, item.to), count: item.count, reason: item.reason };
+      // The gap's last ID is a valid resume point: the events in it are gone for everyone.
+      return `event: gap\nid: ${data.to}\ndata: ${JSON.stringify(data)}\n\n`;
+    }
+    case "progress":
+      return `event: progress\ndata: ${JSON.stringify({ scanned: item.scanned, total: item.total, matched: item.matched, eta_ms: item.etaMs })}\n\n`;
+    case "heartbeat":
+      return `: heartbeat head=${engine.eventId(stream, item.head)} lag=${item.lag}\n\n`;
+  }
+}
+
+export async function handleSse(engine: Engine, log: Logger, req: Req, res: Res, url: URL): Promise<void> {
+  const abort = new AbortController();
+  const onClose = () => abort.abort();
+  res.on("close", onClose);
+  try {
+    const header = req.headers["last-event-id"];
+    const { spec, start } = parseSseQuery(url, Array.isArray(header) ? header[0] : header);
+    const filter = engine.compile(spec);
+    const sub = await engine.subscribe(filter, { start, window: 0 });
+    try {
+      const projection = projectionOf(filter);
+      res.writeHead(200, {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        "x-accel-buffering": "no",
+      });
+      const started = {
+        stream_id: sub.stream.record.streamId,
+        after: engine.eventId(sub.stream, sub.start),
+        head: engine.eventId(sub.stream, engine.headPosition(sub.stream)),
+        filter: JSON.parse(filter.canonical) as unknown,
+        warnings: await engine.warningsFor(filter),
+      };
+      await write(res, `retry: 2000\nevent: started\ndata: ${JSON.stringify(started)}\n\n`, abort.signal);
+      for await (const item of sub.cursor.items(abort.signal)) {
+        await write(res, sseData(engine, sub.stream, item, projection), abort.signal);
+      }
+    } finally {
+      sub.close();
+    }
+  } catch (err) {
+    if (abort.signal.aborted) return;
+    const r = asRequestError(err);
+    if (!res.headersSent) {
+      const status = r ? httpStatusOf(r) : 500;
+      if (!r) log.error("SSE request failed", { err });
+      res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
+      res.end((r ? r.message : "internal error; see the server log") + "\n");
+      return;
+    }
+    log.error("SSE stream failed", { err });
+    res.end(`event: error\ndata: ${JSON.stringify({ message: r ? r.message : "internal error" })}\n\n`);
+  } finally {
+    res.off("close", onClose);
+    if (!res.writableEnded) res.end();
+  }
+}
+
+/** Writes and waits for the socket to drain: a slow reader holds only its cursor, never a growing buffer. */
+function write(res: Res, chunk: string, signal: AbortSignal): Promise<void> {
+  if ((res as ServerResponse).write(chunk)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    res.on("drain", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,57 @@
+// Assembles a running grep-streams: the source, the engine and the API, and
+// tears them down in order (stop accepting, end streams, stop scans, close
+// the index, close the source).
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { ServerConfig } from "../config.js";
+import { EmbeddedLog } from "../source/embedded/embedded-log.js";
+import type { Source } from "../source/types.js";
+import { Engine } from "../pipeline/engine.js";
+import { startApi } from "../api/server.js";
+import { startDemoFeed } from "../demo/feeder.js";
+import type { Logger } from "../util/log.js";
+
+export interface App {
+  readonly url: string;
+  readonly port: number;
+  readonly engine: Engine;
+  readonly source: Source;
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startApp(config: ServerConfig, log: Logger): Promise<App> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const log_ = new EmbeddedLog({
+    path: join(config.dataDir, "log.db"),
+    defaultPartitions: config.partitions,
+    retentionMs: config.retentionMs,
+    retentionBytes: config.retentionBytes,
+  });
+  log_.start();
+  const source: Source = log_;
+  let engine: Engine | undefined;
+  try {
+    engine = await Engine.open({ dataDir: config.dataDir, source, log, heartbeatMs: config.heartbeatMs });
+    const api = await startApi(engine, log, { host: config.host, port: config.port, corsOrigins: config.corsOrigins });
+    const stopDemo = config.demo ? startDemoFeed(source, log.child({ component: "demo" })) : () => {};
+    const e = engine;
+    let closing: Promise<void> | undefined;
+    return {
+      url: api.url,
+      port: api.port,
+      engine: e,
+      source,
+      close: (graceMs) =>
+        (closing ??= (async () => {
+          stopDemo();
+          await api.close(graceMs);
+          await e.close();
+          await source.close();
+        })()),
+    };
+  } catch (err) {
+    await engine?.close().catch(() => {});
+    await source.close().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,10 @@
+// The filter module: parse, validate, canonicalise, compile and match
+// grep-streams filters. See compile.ts for the entry point.
+
+export { compileFilter, type CompiledFilter } from "./compile.js";
+export { FilterError, type FilterField } from "./errors.js";
+export type { FilterSpec } from "./spec.js";
+export { parseKey, KEY_WILDCARD } from "./key.js";
+export { forEachIndexKey, indexKey, type IndexScalar, type IndexTerm } from "./index-term.js";
+export { ALLOWED_QUERY_OPERATORS } from "./query-validate.js";
+export * as filterLimits from "./limits.js";

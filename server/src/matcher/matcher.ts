@@ -1,0 +1,130 @@
+// The matcher: keeps one PartitionReader per partition that at least one
+// stream wants, and per topic the filter index of the streams that read it.
+// New topics (a produce, or a broker-side creation) are offered to every
+// stream whose topic filter matches.
+import type { Logger } from "../util/log.js";
+import type { Source, TopicMeta } from "../source/types.js";
+import type { Sequencer } from "../sequencer/sequencer.js";
+import { headEpoch, partitionKey, type OffsetMap } from "../sequencer/types.js";
+import { FilterIndex } from "./filter-index.js";
+import { PartitionReader, type ReaderOptions, type TopicMembers } from "./partition-reader.js";
+import type { MatcherStream, SkipCounts } from "./types.js";
+import type { CompiledFilter } from "../filter/index.js";
+
+interface TopicState extends TopicMembers {
+  readonly readers: Map<number, PartitionReader>;
+}
+
+export class Matcher {
+  private readonly streams = new Set<MatcherStream>();
+  private readonly topics = new Map<string, TopicState>();
+  private readonly skipCounts = new Map<string, SkipCounts>();
+  private readonly unwatch: () => void;
+  /** Serialises topic membership changes: they await the source. */
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly source: Source,
+    private readonly sequencer: Sequencer,
+    private readonly opts: ReaderOptions,
+    private readonly log: Logger,
+  ) {
+    this.unwatch = source.watch({
+      onAppend: (topic, partition) => this.topics.get(topic)?.readers.get(partition)?.notify(),
+      onTopic: (topic) => void this.serial(() => this.offerTopic(topic)),
+    });
+  }
+
+  /**
+   * Where a new stream's head epoch starts: the end of every partition of the
+   * topics the filter matches now. Partitions not listed start at 0 (they did
+   * not exist when the stream was created).
+   */
+  async headStart(filter: CompiledFilter): Promise<OffsetMap> {
+    const start: OffsetMap = new Map();
+    for (const t of await this.matchingTopics(filter)) {
+      for (const p of t.partitions) start.set(partitionKey(t.name, p.partition), p.end);
+    }
+    return start;
+  }
+
+  /** Starts scanning for a stream from its head frontier. */
+  attach(stream: MatcherStream): Promise<void> {
+    this.streams.add(stream);
+    return this.serial(async () => {
+      for (const t of await this.matchingTopics(stream.filter)) this.join(t, stream);
+    });
+  }
+
+  detach(stream: MatcherStream): Promise<void> {
+    this.streams.delete(stream);
+    return this.serial(async () => {
+      for (const [name, t] of this.topics) {
+        if (!t.streams.delete(stream)) continue;
+        t.index.remove(stream.record.streamId);
+        if (t.streams.size === 0) {
+          this.topics.delete(name);
+          await Promise.all([...t.readers.values()].map((r) => r.stop()));
+        }
+      }
+    });
+  }
+
+  /** Per topic, messages whose value was not JSON / whose key was not a string array. */
+  skips(topic: string): SkipCounts {
+    return this.skipCounts.get(topic) ?? { nonJson: 0, badKey: 0 };
+  }
+
+  /** The next offset the live scan reads per partition (for lag reports). */
+  positions(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const t of this.topics.values()) for (const r of t.readers.values()) out.set(r.pk, r.next);
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.unwatch();
+    await this.chain;
+    const readers = [...this.topics.values()].flatMap((t) => [...t.readers.values()]);
+    this.topics.clear();
+    await Promise.all(readers.map((r) => r.stop()));
+  }
+
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch((err) => this.log.error("matcher topic update failed", { err }));
+    return next;
+  }
+
+  private async matchingTopics(filter: CompiledFilter): Promise<TopicMeta[]> {
+    return (await this.source.listTopics()).filter((t) => filter.matchesTopic(t.name));
+  }
+
+  private async offerTopic(topic: string): Promise<void> {
+    const wanting = [...this.streams].filter((s) => s.filter.matchesTopic(topic));
+    if (wanting.length === 0) return;
+    const meta = await this.source.describeTopic(topic);
+    for (const s of wanting) this.join(meta, s);
+  }
+
+  private join(meta: TopicMeta, stream: MatcherStream): void {
+    if (!this.streams.has(stream)) return; // detached meanwhile
+    let t = this.topics.get(meta.name);
+    if (!t) {
+      let skips = this.skipCounts.get(meta.name);
+      if (!skips) this.skipCounts.set(meta.name, (skips = { nonJson: 0, badKey: 0 }));
+      t = { streams: new Set(), index: new FilterIndex<MatcherStream>(), skips, readers: new Map() };
+      this.topics.set(meta.name, t);
+    }
+    if (t.streams.has(stream)) return;
+    t.streams.add(stream);
+    t.index.add(stream.record.streamId, stream.filter, stream);
+    const frontier = headEpoch(stream.record).frontier;
+    for (const p of meta.partitions) {
+      const from = frontier.get(partitionKey(meta.name, p.partition)) ?? 0;
+      const reader = t.readers.get(p.partition);
+      if (reader) reader.scanFrom(from);
+      else t.readers.set(p.partition, new PartitionReader(this.source, this.sequencer, meta.name, p.partition, from, t, this.opts, this.log));
+    }
+  }
+}

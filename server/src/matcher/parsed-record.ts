@@ -1,0 +1,36 @@
+// A source record parsed once for all the filters that look at it: the key as
+// a string array (or null when it is not one) and the value as JSON (or
+// `valueOk` false when it is not JSON).
+import { parseKey } from "../filter/index.js";
+import type { SourceRecord } from "../source/types.js";
+import type { CompiledFilter } from "../filter/index.js";
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+export interface ParsedRecord {
+  readonly record: SourceRecord;
+  readonly key: string[] | null;
+  readonly value: unknown;
+  readonly valueOk: boolean;
+}
+
+export function parseRecord(record: SourceRecord): ParsedRecord {
+  let value: unknown = undefined;
+  let valueOk = false;
+  if (record.value !== null) {
+    try {
+      value = JSON.parse(decoder.decode(record.value));
+      valueOk = true;
+    } catch {
+      // Not UTF-8 or not JSON: filters with a query skip it; it is counted.
+    }
+  }
+  return { record, key: parseKey(record.key), value, valueOk };
+}
+
+/** Whether the filter matches, given the topic already matched. */
+export function matchesParsed(f: CompiledFilter, p: ParsedRecord): boolean {
+  if (f.needsKey && (p.key === null || !f.matchesKey(p.key))) return false;
+  if (f.needsValue && (!p.valueOk || !f.matchesValue(p.value))) return false;
+  return true;
+}

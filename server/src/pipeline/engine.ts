@@ -1,0 +1,188 @@
+// The engine wires the pipeline stages: source -> matcher -> sequencer ->
+// cursor. The API layer talks only to this: compile a filter, subscribe, ack.
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { compileFilter, FilterError, type CompiledFilter, type FilterSpec } from "../filter/index.js";
+import type { Logger } from "../util/log.js";
+import type { Source } from "../source/types.js";
+import { IndexStore } from "../sequencer/index-store.js";
+import { Sequencer } from "../sequencer/sequencer.js";
+import { decodeEventId, encodeEventId, EventIdError } from "../sequencer/event-id.js";
+import { headEpoch } from "../sequencer/types.js";
+import { Matcher } from "../matcher/matcher.js";
+import { Cursor } from "../cursor/cursor.js";
+import { AckError } from "../cursor/ack-window.js";
+import type { Position } from "../cursor/position.js";
+import { RequestError } from "../util/request-error.js";
+import { StreamRegistry, type ActiveStream } from "./streams.js";
+import { resolveStart, type StartSpec } from "./start.js";
+
+export interface EngineOptions {
+  readonly dataDir: string;
+  readonly source: Source;
+  readonly log: Logger;
+  readonly heartbeatMs?: number;
+  readonly progressMs?: number;
+  /** Records read per source request. */
+  readonly batchSize?: number;
+  /** Recent matches kept per stream for live delivery. */
+  readonly tailCapacity?: number;
+  readonly checkpointMs?: number;
+}
+
+export interface SubscribeOptions {
+  readonly start: StartSpec;
+  readonly window: number;
+  readonly durableName?: string;
+}
+
+export interface Subscription {
+  readonly id: string;
+  readonly stream: ActiveStream;
+  readonly cursor: Cursor;
+  /** Where it starts (after this position). */
+  readonly start: Position;
+  readonly durableName: string | undefined;
+  close(): void;
+}
+
+export class Engine {
+  readonly store: IndexStore;
+  readonly sequencer: Sequencer;
+  readonly matcher: Matcher;
+  readonly registry: StreamRegistry;
+  private readonly subs = new Map<string, Subscription>();
+  private readonly checkpointTimer: NodeJS.Timeout;
+  private readonly opts: Required<Omit<EngineOptions, "source" | "log" | "dataDir">>;
+
+  private constructor(readonly source: Source, dataDir: string, private readonly log: Logger, options: EngineOptions) {
+    this.opts = {
+      heartbeatMs: options.heartbeatMs ?? 15_000,
+      progressMs: options.progressMs ?? 500,
+      batchSize: options.batchSize ?? 500,
+      tailCapacity: options.tailCapacity ?? 1024,
+      checkpointMs: options.checkpointMs ?? 5_000,
+    };
+    this.store = new IndexStore(join(dataDir, "index.db"));
+    this.sequencer = new Sequencer(this.store, (stream, epoch, matches) => {
+      this.registry.get(stream.streamId)?.tail.push(epoch.epoch, epoch.kind === "head", matches);
+    });
+    this.matcher = new Matcher(source, this.sequencer, { batchSize: this.opts.batchSize, retryMs: 1000 }, log.child({ stage: "matcher" }));
+    this.registry = new StreamRegistry(this.store, this.sequencer, this.matcher, source, {
+      tailCapacity: this.opts.tailCapacity,
+      batchSize: this.opts.batchSize,
+      now: Date.now,
+    }, log.child({ stage: "streams" }));
+    this.checkpointTimer = setInterval(() => {
+      try {
+        this.sequencer.checkpoint();
+      } catch (err) {
+        this.log.error("checkpoint of scan frontiers failed", { err });
+      }
+    }, this.opts.checkpointMs).unref();
+  }
+
+  static async open(options: EngineOptions): Promise<Engine> {
+    const engine = new Engine(options.source, options.dataDir, options.log, options);
+    await engine.registry.load();
+    return engine;
+  }
+
+  /** Compiles a filter; a bad one is an invalid_argument RequestError saying what and where. */
+  compile(spec: FilterSpec): CompiledFilter {
+    try {
+      return compileFilter(spec);
+    } catch (err) {
+      if (err instanceof FilterError) throw new RequestError("invalid_argument", `filter.${err.message}`, { cause: err });
+      throw err;
+    }
+  }
+
+  async subscribe(filter: CompiledFilter, o: SubscribeOptions): Promise<Subscription> {
+    const stream = await this.registry.open(filter);
+    let start = o.start;
+    if (o.durableName) {
+      const saved = this.store.getDurable(o.durableName);
+      if (saved && saved.streamId !== filter.streamId) {
+        throw new RequestError(
+          "failed_precondition",
+          `durable subscription "${o.durableName}" belongs to stream ${saved.streamId}, not this filter's stream ${filter.streamId}; use another name or the same filter`,
+        );
+      }
+      if (saved) start = { kind: "after", eventId: saved.lastAck };
+    }
+    const pos = await resolveStart(this.registry, this.source, this.store, stream, start);
+    if (o.durableName && !this.store.getDurable(o.durableName)) {
+      this.store.putDurable(o.durableName, filter.streamId, this.eventId(stream, pos), Date.now());
+    }
+    const cursor = new Cursor(stream, this.store, this.source, pos, {
+      window: o.window,
+      heartbeatMs: this.opts.heartbeatMs,
+      progressMs: this.opts.progressMs,
+      pageSize: 256,
+    });
+    const id = randomBytes(12).toString("base64url");
+    const sub: Subscription = { id, stream, cursor, start: pos, durableName: o.durableName, close: () => this.subs.delete(id) };
+    this.subs.set(id, sub);
+    return sub;
+  }
+
+  /** Cumulative ack; returns how many delivered events remain unacknowledged. */
+  ack(subscriptionId: string, eventId: string): number {
+    const sub = this.subs.get(subscriptionId);
+    if (!sub) throw new RequestError("not_found", `subscription "${subscriptionId}" is not open on this server (it ended, or the server restarted); subscribe again`);
+    let a;
+    try {
+      a = decodeEventId(eventId);
+    } catch (err) {
+      if (err instanceof EventIdError) throw new RequestError("invalid_argument", `event_id: ${err.message}`, { cause: err });
+      throw err;
+    }
+    if (a.streamId !== sub.stream.record.streamId || !sub.stream.record.epochs.some((e) => e.epoch === a.epoch)) {
+      throw new RequestError("invalid_argument", "event_id: not an event of this subscription's stream");
+    }
+    try {
+      sub.cursor.window.ack({ epoch: a.epoch, seq: a.seq });
+    } catch (err) {
+      if (err instanceof AckError) throw new RequestError("invalid_argument", `event_id: ${err.message}`, { cause: err });
+      throw err;
+    }
+    if (sub.durableName) this.store.putDurable(sub.durableName, a.streamId, eventId, Date.now());
+    return sub.cursor.window.pending;
+  }
+
+  /** What a subscriber should know about its filter's topics (e.g. none exists yet). */
+  async warningsFor(f: CompiledFilter): Promise<string[]> {
+    const names = new Set((await this.source.listTopics()).map((t) => t.name));
+    if (f.spec.topicRegex) {
+      return [...names].some((n) => f.matchesTopic(n))
+        ? []
+        : [`no topic matches topic_regex ${JSON.stringify(f.spec.topicRegex)} yet; events flow once one is created`];
+    }
+    return f.spec.topics.filter((t) => !names.has(t)).map((t) => `topic "${t}" does not exist yet; its events flow once it is created`);
+  }
+
+  eventId(stream: ActiveStream, p: Position): string {
+    return encodeEventId({ streamId: stream.record.streamId, epoch: p.epoch, seq: p.seq });
+  }
+
+  headPosition(stream: ActiveStream): Position {
+    const head = headEpoch(stream.record);
+    return { epoch: head.epoch, seq: head.lastSeq };
+  }
+
+  get subscriptionCount(): number {
+    return this.subs.size;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.checkpointTimer);
+    await this.registry.close();
+    await this.matcher.close();
+    try {
+      this.sequencer.checkpoint();
+    } finally {
+      this.store.close();
+    }
+  }
+}

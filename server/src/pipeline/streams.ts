@@ -1,0 +1,174 @@
+// The stream registry: one ActiveStream per distinct filter, shared by all of
+// its subscribers. Creates streams (head epoch at the source's current end),
+// reloads them after a restart, and creates and runs backfill epochs.
+import { compileFilter, type CompiledFilter, type FilterSpec } from "../filter/index.js";
+import type { Logger } from "../util/log.js";
+import type { Source } from "../source/types.js";
+import type { IndexStore } from "../sequencer/index-store.js";
+import type { Sequencer } from "../sequencer/sequencer.js";
+import { startOf, type Epoch, type OffsetMap, type StreamRecord } from "../sequencer/types.js";
+import type { Matcher } from "../matcher/matcher.js";
+import { runBackfill, type BackfillProgress } from "../matcher/backfill.js";
+import { LiveTail } from "../cursor/live-tail.js";
+import type { CursorStream } from "../cursor/cursor.js";
+
+export interface ActiveStream extends CursorStream {
+  readonly record: StreamRecord;
+  readonly filter: CompiledFilter;
+  readonly tail: LiveTail;
+}
+
+interface StreamState extends ActiveStream {
+  readonly scans: Map<number, BackfillProgress>;
+}
+
+export interface RegistryOptions {
+  readonly tailCapacity: number;
+  readonly batchSize: number;
+  readonly now: () => number;
+}
+
+export class StreamRegistry {
+  private readonly byId = new Map<string, StreamState>();
+  private readonly creating = new Map<string, Promise<StreamState>>();
+  private readonly abort = new AbortController();
+  private readonly scans = new Set<Promise<void>>();
+
+  constructor(
+    private readonly store: IndexStore,
+    private readonly sequencer: Sequencer,
+    private readonly matcher: Matcher,
+    private readonly source: Source,
+    private readonly opts: RegistryOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Reloads the streams of the index and resumes their scans (after a restart). */
+  async load(): Promise<void> {
+    for (const record of this.store.loadStreams()) {
+      let filter: CompiledFilter;
+      try {
+        filter = compileFilter(JSON.parse(record.specJson) as FilterSpec);
+      } catch (err) {
+        this.log.error("a stored filter no longer compiles; its stream is not scanned", { stream: record.streamId, err });
+        continue;
+      }
+      const s = this.wrap(record, filter);
+      this.byId.set(record.streamId, s);
+      await this.matcher.attach(s);
+      for (const e of record.epochs) if (e.kind === "backfill" && !e.complete) this.startScan(s, e);
+    }
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(streamId: string): ActiveStream | undefined {
+    return this.byId.get(streamId);
+  }
+
+  /** The stream of this (compiled) filter, created if new. */
+  async open(filter: CompiledFilter): Promise<ActiveStream> {
+    const s = this.byId.get(filter.streamId) ?? (await this.create(filter));
+    const now = this.opts.now();
+    if (now - s.record.lastUsedAt > 60_000) {
+      s.record.lastUsedAt = now;
+      this.store.touch(s.record.sid, now);
+    }
+    return s;
+  }
+
+  /**
+   * Makes sure the stream covers the source from `from` on: when `from` is
+   * before the oldest epoch's start in some partition, a backfill epoch
+   * [from, oldest start) is created and scanned. Returns the oldest epoch.
+   */
+  coverFrom(stream: ActiveStream, from: OffsetMap): Epoch {
+    const s = this.byId.get(stream.record.streamId)!;
+    const epochs = s.record.epochs;
+    const oldest = epochs[0]!;
+    let needed = false;
+    const start: OffsetMap = new Map();
+    const end: OffsetMap = new Map();
+    for (const [pk, offset] of from) {
+      const oldestStart = startOf(oldest.start, pk);
+      start.set(pk, Math.min(offset, oldestStart));
+      end.set(pk, oldestStart);
+      if (offset < oldestStart) needed = true;
+    }
+    if (!needed) return oldest;
+    const epoch: Epoch = {
+      epoch: Math.max(...epochs.map((e) => e.epoch)) + 1,
+      ord: oldest.ord - 1,
+      kind: "backfill",
+      start,
+      end,
+      lastSeq: 0,
+      complete: false,
+      frontier: new Map(start),
+    };
+    this.store.insertEpoch(s.record.sid, epoch);
+    epochs.unshift(epoch);
+    this.startScan(s, epoch);
+    return epoch;
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    await Promise.allSettled([...this.scans]);
+  }
+
+  private async create(filter: CompiledFilter): Promise<StreamState> {
+    const pending = this.creating.get(filter.streamId);
+    if (pending) return pending;
+    const p = (async () => {
+      const start = await this.matcher.headStart(filter);
+      const specJson = JSON.stringify(filter.spec);
+      const record = this.store.createStream(filter.streamId, specJson, start, this.opts.now());
+      const s = this.wrap(record, filter);
+      this.byId.set(filter.streamId, s);
+      await this.matcher.attach(s);
+      this.log.info("stream created", { stream: filter.streamId, filter: filter.canonical });
+      return s;
+    })();
+    this.creating.set(filter.streamId, p);
+    try {
+      return await p;
+    } finally {
+      this.creating.delete(filter.streamId);
+    }
+  }
+
+  private wrap(record: StreamRecord, filter: CompiledFilter): StreamState {
+    const scans = new Map<number, BackfillProgress>();
+    return { record, filter, tail: new LiveTail(this.opts.tailCapacity), scans, scanProgress: (epoch) => scans.get(epoch) };
+  }
+
+  private startScan(s: StreamState, epoch: Epoch): void {
+    const progress: BackfillProgress = { scanned: 0, total: 0, matched: 0, startedAt: Date.now() };
+    s.scans.set(epoch.epoch, progress);
+    const signal = this.abort.signal;
+    const scan = async () => {
+      // A failed scan (source unreachable, disk full) retries from its frontier: cursors wait on it.
+      for (let attempt = 1; !signal.aborted; attempt++) {
+        try {
+          await runBackfill(this.source, this.sequencer, s, epoch, { batchSize: this.opts.batchSize, signal, progress });
+          this.log.info("backfill complete", { stream: s.record.streamId, epoch: epoch.epoch, scanned: progress.scanned, matched: progress.matched });
+          return;
+        } catch (err) {
+          if (signal.aborted) return;
+          const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+          this.log.error("backfill failed; retrying from its frontier", { stream: s.record.streamId, epoch: epoch.epoch, attempt, delayMs: delay, err });
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    };
+    const run = scan()
+      .finally(() => {
+        s.scans.delete(epoch.epoch);
+        this.scans.delete(run);
+      });
+    this.scans.add(run);
+  }
+}

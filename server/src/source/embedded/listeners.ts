@@ -1,0 +1,39 @@
+// The watchers of one log. Notification is synchronous and each listener is
+// guarded: a listener that throws is logged and cannot fail the produce that
+// triggered it or starve the listeners after it.
+
+import { log } from "../../util/log.js";
+import type { SourceListener } from "../types.js";
+
+export class Listeners {
+  // One entry per watch() call, so registering the same listener twice
+  // gives two independent registrations.
+  readonly #entries = new Set<{ readonly listener: SourceListener }>();
+
+  add(listener: SourceListener): () => void {
+    const entry = { listener };
+    this.#entries.add(entry);
+    return () => {
+      this.#entries.delete(entry);
+    };
+  }
+
+  topic(topic: string): void {
+    this.#each((l) => l.onTopic?.(topic));
+  }
+
+  append(topic: string, partition: number, end: number): void {
+    this.#each((l) => l.onAppend?.(topic, partition, end));
+  }
+
+  #each(call: (listener: SourceListener) => void): void {
+    // A snapshot: listeners added or removed by a listener take effect next time.
+    for (const { listener } of [...this.#entries]) {
+      try {
+        call(listener);
+      } catch (err) {
+        log.error("embedded log listener threw", { err });
+      }
+    }
+  }
+}
