@@ -21,7 +21,7 @@ export function eventJson(e: Event): string {
   const raw = e.rawValue.length > 0 ? `,"raw_value":${JSON.stringify(Buffer.from(e.rawValue).toString("base64"))}` : "";
   return (
     `{"id":${JSON.stringify(e.id)},"topic":${JSON.stringify(e.topic)},"partition":${e.partition},"offset":${e.offset},` +
-    `"timestamp":${e.timestampMs},"key":${e.key.length > 0 || e.rawKey.length === 0 ? JSON.stringify(e.key) : "null"},"value":${value}${raw}}`
+    `"timestamp":${e.timestampMs},"key":${e.key.length > 0 ? JSON.stringify(e.key) : "null"},"value":${value}${raw}}`
   );
 }
 
@@ -73,6 +73,9 @@ export async function grep(argv: string[]): Promise<number> {
   } catch (err) {
     if (abort.signal.aborted) return 0;
     throw err;
+  } finally {
+    // Ends the request (and its connection) when we stop early, e.g. after --max-count.
+    abort.abort();
   }
   return 0;
 }

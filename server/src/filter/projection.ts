@@ -30,7 +30,7 @@ function fail(location: string, problem: string): never {
 /** Parses, checks and compiles a projection; "" and "{}" mean none. */
 export function compileProjection(text: string): CompiledProjection {
   if (text.trim() === "") return IDENTITY;
-  const spec = parseJsonText(text, "projection", MAX_PROJECTION_BYTES, 2);
+  const spec = parseJsonText(text, "projection", MAX_PROJECTION_BYTES, 32);
   if (!isJsonObject(spec)) fail("projection", "must be a JSON object like {\"a\": 1, \"b.c\": 1} or {\"a\": 0}");
   const paths = Object.keys(spec).sort(compareStrings);
   if (paths.length === 0) return IDENTITY;

@@ -9,7 +9,7 @@
 
 import { Context } from "mingo/core";
 import {
-  $all, $and, $elemMatch, $eq, $exists, $gt, $gte, $in, $lt, $lte, $mod, $ne, $nin, $nor, $not, $or, $size, $type,
+  $all, $and, $elemMatch, $eq, $exists, $gt, $gte, $in, $lt, $lte, $ne, $nin, $nor, $not, $or, $size, $type,
 } from "mingo/operators/query";
 import { Query } from "mingo/query";
 import type { AnyObject, Options, QueryOperator } from "mingo/types";
@@ -24,9 +24,23 @@ import type { LinearRegex } from "./regex.js";
  */
 export const LINEAR_REGEX_OP = "$linearRegex";
 
-/** mingo's implementations of the whitelisted operators (all but $regex/$options). */
+/**
+ * $mod as in MongoDB: numbers only (mingo's would coerce "5" to 5), truncated
+ * to integers first; an array field matches if an element does.
+ */
+const modOperator = ((selector: string, value: unknown, _options: Options) => {
+  const [divisor, remainder] = value as [number, number];
+  const test = (x: unknown): boolean => typeof x === "number" && Math.trunc(x) % divisor === remainder;
+  return (obj: AnyObject): boolean => {
+    const lhs = resolve(obj, selector, { unwrapArray: true });
+    return Array.isArray(lhs) ? lhs.some(test) : test(lhs);
+  };
+}) as QueryOperator;
+
+/** The whitelisted operators: mingo's, except $mod, and $regex (below). */
 const WHITELISTED_OPS = {
-  $eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $exists, $type, $size, $all, $elemMatch, $and, $or, $nor, $not, $mod,
+  $eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $exists, $type, $size, $all, $elemMatch, $and, $or, $nor, $not,
+  $mod: modOperator,
 } as const;
 
 /**

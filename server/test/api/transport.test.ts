@@ -23,6 +23,7 @@ import {
 import * as v1 from "@grep-streams/sdk/gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "@grep-streams/sdk/gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { Health, ServingStatus } from "../../src/api/transport/health.js";
+import { listen } from "../../src/api/transport/listener.js";
 import { startTransportTestServer, startTrickleProxy, type TestServer } from "../helpers/transport-test-server.js";
 
 const T = { timeout: 20_000 };
@@ -472,6 +473,15 @@ describe("transport: close()", () => {
       assert.ok(Date.now() - t0 < 2_000);
     } finally {
       agent.destroy();
+      await srv.close();
+    }
+  });
+
+  it("listen() rejects when the port is taken", T, async () => {
+    const srv = await startTransportTestServer();
+    try {
+      await assert.rejects(listen({ host: "127.0.0.1", port: srv.port, handler: () => {} }), { code: "EADDRINUSE" });
+    } finally {
       await srv.close();
     }
   });

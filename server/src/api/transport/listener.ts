@@ -205,13 +205,18 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     socket.once("close", () => set.delete(socket));
   }
 
-  await new Promise<void>((resolve, reject) => {
-    tcp.once("error", reject);
-    tcp.listen({ host: options.host, port: options.port }, () => {
-      tcp.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      tcp.once("error", reject);
+      tcp.listen({ host: options.host, port: options.port }, () => {
+        tcp.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    h1.close(() => {}); // stop its connection-checking interval
+    throw err;
+  }
   const address = tcp.address() as net.AddressInfo;
   const url = `http://${urlHost(options.host)}:${address.port}`;
 

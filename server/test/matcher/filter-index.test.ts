@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { compileFilter, type CompiledFilter } from "../../src/filter/index.js";
+import { FilterIndex } from "../../src/matcher/filter-index.js";
+
+const filter = (query: object | string): CompiledFilter =>
+  compileFilter({
+    topics: ["t"],
+    topicRegex: "",
+    keyPrefix: [],
+    keyRegex: "",
+    query: typeof query === "string" ? query : JSON.stringify(query),
+    projection: "",
+  });
+
+function candidates<T>(index: FilterIndex<T>, value: unknown): T[] {
+  const out: T[] = [];
+  index.candidates(value, out);
+  return out;
+}
+
+const sorted = (xs: string[]) => [...xs].sort();
+
+test("filters without a term are always candidates; others only on their values", () => {
+  const index = new FilterIndex<string>();
+  index.add("all", filter(""), "all");
+  index.add("or", filter({ $or: [{ type: "a" }, { type: "b" }] }), "or");
+  index.add("a", filter({ type: "a" }), "a");
+  index.add("ab", filter({ type: { $in: ["a", "b"] }, n: { $gt: 1 } }), "ab");
+  index.add("one", filter({ type: 1 }), "one");
+  assert.equal(index.size, 5);
+  assert.deepEqual(sorted(candidates(index, { type: "a" })), ["a", "ab", "all", "or"]);
+  assert.deepEqual(sorted(candidates(index, { type: "b" })), ["ab", "all", "or"]);
+  assert.deepEqual(sorted(candidates(index, { type: "1" })), ["all", "or"], '"1" is not 1');
+  assert.deepEqual(sorted(candidates(index, { type: 1 })), ["all", "one", "or"]);
+  assert.deepEqual(sorted(candidates(index, { type: ["x", "b", "a"] })), ["a", "ab", "all", "or"], "array fields, no duplicates");
+  assert.deepEqual(sorted(candidates(index, {})), ["all", "or"]);
+  assert.deepEqual(sorted(candidates(index, undefined)), ["all", "or"], "not JSON");
+  assert.deepEqual(sorted(candidates(index, "a")), ["all", "or"], "not an object");
+});
+
+test("remove and replace", () => {
+  const index = new FilterIndex<string>();
+  index.add("x", filter({ type: "a" }), "x1");
+  index.add("y", filter({ type: "a" }), "y");
+  index.add("x", filter({ type: "b" }), "x2");
+  assert.equal(index.size, 2);
+  assert.deepEqual(candidates(index, { type: "a" }), ["y"]);
+  assert.deepEqual(candidates(index, { type: "b" }), ["x2"]);
+  index.remove("x");
+  index.remove("x");
+  index.remove("nope");
+  assert.equal(index.size, 1);
+  assert.deepEqual(candidates(index, { type: "b" }), []);
+  index.remove("y");
+  assert.equal(index.size, 0);
+  assert.deepEqual(candidates(index, { type: "a" }), []);
+});
+
+test("a filter with several terms is filed under the rarest one", () => {
+  const index = new FilterIndex<string>();
+  for (let i = 0; i < 50; i++) index.add(`f${i}`, filter({ type: "click", user: `u${i}` }), `f${i}`);
+  // The filter of user u7 is a candidate, but not every "click" filter (the
+  // first one, added when both postings were empty, is filed under "click").
+  assert.deepEqual(sorted(candidates(index, { type: "click", user: "u7" })), ["f0", "f7"]);
+});
+
+// A small deterministic PRNG (mulberry32).
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test("property: candidates are a superset of the matches, equal to brute force after matching", () => {
+  const rnd = prng(20240611);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+  const SCALARS = ["a", "b", "c", 1, 2, "1", true, false, 0, -0, 1.5, null] as const;
+  const PATHS = ["type", "user", "tags", "n.x", "n.0", "items.k", "deep.a.b"] as const;
+
+  const scalar = () => pick(SCALARS);
+  // Values at a path: scalars, arrays (also nested), objects, arrays of objects.
+  const fieldValue = (depth: number): unknown => {
+    const r = rnd();
+    if (r < 0.45 || depth > 2) return scalar();
+    if (r < 0.7) return Array.from({ length: Math.floor(rnd() * 4) }, () => fieldValue(depth + 1));
+    if (r < 0.85) return { x: fieldValue(depth + 1), k: scalar(), 0: scalar(), a: { b: scalar() } };
+    return [[scalar()], { x: scalar(), k: [scalar()] }];
+  };
+  const doc = (): unknown => {
+    if (rnd() < 0.03) return pick([undefined, 5, "x", null, [{ type: "a" }]]);
+    const d: Record<string, unknown> = {};
+    for (const f of ["type", "user", "tags", "n", "items", "deep"]) if (rnd() < 0.7) d[f] = fieldValue(0);
+    return d;
+  };
+  const condition = (): unknown => {
+    const r = rnd();
+    if (r < 0.3) return scalar();
+    if (r < 0.4) return { $eq: scalar() };
+    if (r < 0.55) return { $in: Array.from({ length: 1 + Math.floor(rnd() * 3) }, scalar) };
+    if (r < 0.6) return { $in: [scalar(), [scalar()]] };
+    if (r < 0.65) return { $nin: [scalar()] };
+    if (r < 0.7) return { $ne: scalar() };
+    if (r < 0.75) return { $exists: rnd() < 0.5 };
+    if (r < 0.8) return { $not: { $eq: scalar() } };
+    if (r < 0.85) return { $elemMatch: { $eq: scalar() } };
+    if (r < 0.9) return { $eq: scalar(), $exists: true };
+    if (r < 0.95) return [scalar()];
+    return { $gt: 0 };
+  };
+  const fieldConditions = (): Record<string, unknown> => {
+    const q: Record<string, unknown> = {};
+    const n = 1 + Math.floor(rnd() * 3);
+    for (let i = 0; i < n; i++) q[pick(PATHS)] = condition();
+    return q;
+  };
+  const query = (): object => {
+    const r = rnd();
+    if (r < 0.05) return {};
+    const q = fieldConditions();
+    if (r < 0.25) q["$and"] = [fieldConditions(), { $and: [fieldConditions()] }];
+    else if (r < 0.35) q["$or"] = [fieldConditions(), fieldConditions()];
+    else if (r < 0.4) q["$nor"] = [fieldConditions()];
+    return q;
+  };
+
+  const index = new FilterIndex<number>();
+  const filters: CompiledFilter[] = [];
+  for (let i = 0; i < 400; i++) {
+    const f = filter(query());
+    filters.push(f);
+    index.add(`f${i}`, f, i);
+  }
+  // Remove some and add them back under their id, to exercise remove().
+  for (let i = 0; i < 400; i += 7) index.remove(`f${i}`);
+  for (let i = 0; i < 400; i += 7) index.add(`f${i}`, filters[i] as CompiledFilter, i);
+  assert.equal(index.size, 400);
+  assert.ok(filters.filter((f) => f.indexTerm !== null).length > 150, "most random filters have a term");
+
+  let totalCandidates = 0;
+  let totalMatches = 0;
+  for (let d = 0; d < 400; d++) {
+    const value = doc();
+    const out = candidates(index, value);
+    assert.equal(new Set(out).size, out.length, "no duplicates");
+    const cand = new Set(out);
+    const brute = filters.flatMap((f, i) => (f.matchesValue(value) ? [i] : []));
+    for (const i of brute) {
+      assert.ok(cand.has(i), `filter ${JSON.stringify(filters[i]?.spec.query)} matches ${JSON.stringify(value)} but is not a candidate`);
+    }
+    const viaIndex = out.filter((i) => (filters[i] as CompiledFilter).matchesValue(value)).sort((a, b) => a - b);
+    assert.deepEqual(viaIndex, brute);
+    totalCandidates += out.length;
+    totalMatches += brute.length;
+  }
+  assert.ok(totalMatches > 0);
+  assert.ok(totalCandidates < 400 * 400, "the index skipped some filters");
+});
