@@ -35,4 +35,4 @@ export function payloadOf(record: SourceRecord, projection: CompiledFilter | nul
 }
 
 /** The filter whose projection shapes a subscriber's values, or null when it has none. */
-export const projectionOf = (f: CompiledFilter): CompiledFilter | null => (f.spec.projection ? f : null);
+export const projectionOf = (f: CompiledFilter): CompiledFilter | null => (f.hasProjection ? f : null);

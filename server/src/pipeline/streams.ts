@@ -124,7 +124,8 @@ export class StreamRegistry {
     if (pending) return pending;
     const p = (async () => {
       const start = await this.matcher.headStart(filter);
-      const specJson = JSON.stringify(filter.spec);
+      // The projection is per subscriber, not part of the stream.
+      const specJson = JSON.stringify({ ...filter.spec, projection: "" });
       const record = this.store.createStream(filter.streamId, specJson, start, this.opts.now());
       const s = this.wrap(record, filter);
       this.byId.set(filter.streamId, s);
