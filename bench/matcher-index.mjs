@@ -1,6 +1,6 @@
 // Micro benchmark: the matcher's filter index against testing every filter.
 //
-//   npm run build && node bench/matcher-index.mjs [events] [filters]
+//   npm run build && node bench/matcher-index.mjs [events] [filters] [unindexed share]
 //
 // 10,000 filters like {"type": "<one of 50>", "user": "<one of 10,000>"},
 // plus 5% without an index term ($or / range conditions), over 20,000
@@ -14,7 +14,7 @@ const EVENTS = Number(process.argv[2] ?? 20_000);
 const FILTERS = Number(process.argv[3] ?? 10_000);
 const TYPES = 50;
 const USERS = 10_000;
-const UNINDEXED_SHARE = 0.05;
+const UNINDEXED_SHARE = Number(process.argv[4] ?? 0.05);
 
 // Deterministic PRNG (mulberry32) so runs are comparable.
 function prng(seed) {
