@@ -1,0 +1,62 @@
+// The sequencer's promise: matches and the scan frontier are committed
+// together, so reopening the index after a crash continues the numbering
+// exactly where the last commit left it.
+import { it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { IndexStore } from "../../src/sequencer/index-store.js";
+import { Sequencer, type SequencedMatch } from "../../src/sequencer/sequencer.js";
+import { headEpoch, type StreamRecord } from "../../src/sequencer/types.js";
+import type { SourceRecord } from "../../src/source/types.js";
+
+const rec = (offset: number, partition = 0): SourceRecord => ({
+  topic: "t", partition, offset, timestamp: 1000 + offset, key: null, value: new Uint8Array(offset + 1), headers: [],
+});
+
+it("numbers densely per epoch and persists matches with the frontier", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "grep-streams-seq-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, "index.db");
+  let store = new IndexStore(path);
+  const appended: SequencedMatch[][] = [];
+  let seq = new Sequencer(store, (_s, _e, m) => appended.push([...m]));
+  const s = store.createStream("00000000000000aa", "{}", new Map([["t:0", 10], ["t:1", 0]]), 1);
+  seq.commitHead("t:0", 15, [s], new Map([[s, [rec(11), rec(13)]]]));
+  seq.commitHead("t:1", 3, [s], new Map([[s, [rec(2, 1)]]]));
+  seq.commitHead("t:0", 20, [s], new Map()); // moved without matches: only in memory until a checkpoint
+  assert.deepEqual(appended.map((a) => a.map((m) => [m.row.seq, m.row.offset])), [[[1, 11], [2, 13]], [[3, 2]]]);
+  assert.equal(headEpoch(s).lastSeq, 3);
+  assert.deepEqual([...headEpoch(s).frontier], [["t:0", 20], ["t:1", 3]]);
+  store.close(); // a crash before the checkpoint
+
+  store = new IndexStore(path);
+  const [reloaded] = store.loadStreams() as [StreamRecord];
+  const head = headEpoch(reloaded);
+  assert.equal(head.lastSeq, 3);
+  // The frontier of t:0 is the one committed with the last match: 15, not 20. Rescanning 15..19 finds no match again.
+  assert.deepEqual([...head.frontier].sort(), [["t:0", 15], ["t:1", 3]]);
+  assert.deepEqual(store.readMatches(reloaded.sid, 0, 0, 10).map((m) => [m.seq, m.partition, m.offset, m.size]), [[1, 0, 11, 12], [2, 0, 13, 14], [3, 1, 2, 3]]);
+  seq = new Sequencer(store, () => {});
+  seq.commitHead("t:0", 21, [reloaded], new Map([[reloaded, [rec(20)]]]));
+  assert.equal(store.matchAt(reloaded.sid, 0, 4)?.offset, 20);
+  seq.checkpoint();
+  store.close();
+});
+
+it("a failed transaction leaves memory as it was", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "grep-streams-seq-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = new IndexStore(join(dir, "index.db"));
+  const seq = new Sequencer(store, () => {});
+  const s = store.createStream("00000000000000bb", "{}", new Map(), 1);
+  seq.commitHead("t:0", 5, [s], new Map([[s, [rec(4)]]]));
+  // The same seq again violates the primary key: the whole batch is rolled back.
+  headEpoch(s).lastSeq = 0;
+  assert.throws(() => seq.commitHead("t:0", 9, [s], new Map([[s, [rec(6), rec(8)]]])));
+  assert.equal(headEpoch(s).lastSeq, 0);
+  assert.equal(headEpoch(s).frontier.get("t:0"), 5);
+  assert.equal(store.readMatches(s.sid, 0, 0, 10).length, 1);
+  store.close();
+});
