@@ -42,12 +42,13 @@ describe("grep-streams CLI", () => {
   it("follows live matches and reports a bad query with its reason", async () => {
     const env = { ...process.env, GREP_STREAMS_SERVER: server.url };
     const child = spawn(process.execPath, [bin, "grep", "--verbose", "-t", "live-cli", "-n", "1", '{"x":{"$gte":10}}'], { env });
+    const exited = new Promise((r) => child.on("exit", r));
     const first = new Promise<string>((r) => createInterface({ input: child.stdout }).once("line", r));
     const stderr = createInterface({ input: child.stderr });
     for await (const l of stderr) if (l.includes("following stream")) break;
     await run(process.execPath, [bin, "produce", "live-cli", '{"x":5}', '{"x":12}'], { env });
     assert.equal(JSON.parse(await first).value.x, 12);
-    await new Promise((r) => child.on("exit", r));
+    await exited;
 
     await assert.rejects(run(process.execPath, [bin, "grep", "-t", "x", '{"$where":"1"}'], { env }), (err: { code: number; stderr: string }) => {
       assert.equal(err.code, 1);
@@ -55,4 +56,29 @@ describe("grep-streams CLI", () => {
       return true;
     });
   });
+});
+
+it("serve starts on a free port, answers /healthz, and exits 0 on SIGTERM", async (t) => {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dataDir = mkdtempSync(join(tmpdir(), "grep-streams-serve-"));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const child = spawn(process.execPath, [bin, "serve", "--port", "0", "--data-dir", dataDir, "--no-demo"], { stdio: ["ignore", "ignore", "pipe"] });
+  t.after(() => child.kill("SIGKILL"));
+  let url = "";
+  for await (const line of createInterface({ input: child.stderr })) {
+    const rec = JSON.parse(line);
+    if (rec.msg === "grep-streams is ready") {
+      url = rec.url;
+      assert.equal(rec.source, "embedded");
+      break;
+    }
+  }
+  const res = await fetch(`${url}/healthz`);
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), "ok\n");
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  child.kill("SIGTERM");
+  assert.equal(await exited, 0);
 });
