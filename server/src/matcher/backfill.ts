@@ -1,8 +1,10 @@
 // Scans one backfill epoch of one stream: history from the epoch's start to
-// its end, partition after partition, resuming at the epoch's frontier after a
-// restart. Each batch is committed with its frontier, so numbering is
-// exactly-once; the last commit marks the epoch complete.
-import type { Source } from "../source/types.js";
+// its end, resuming at the epoch's frontier after a restart. Partitions are
+// merged by timestamp (a k-way merge over one batch per partition), so a
+// subscriber replaying history sees it in time order. Each commit carries the
+// frontier of every partition it consumed, so numbering is exactly-once; the
+// last commit marks the epoch complete.
+import type { Source, SourceRecord } from "../source/types.js";
 import type { Sequencer } from "../sequencer/sequencer.js";
 import { splitPartitionKey, startOf, type Epoch, type PartitionKey } from "../sequencer/types.js";
 import { matchesParsed, parseRecord } from "./parsed-record.js";
@@ -22,35 +24,58 @@ export interface BackfillOptions {
   readonly progress: BackfillProgress;
 }
 
+interface Cursor {
+  readonly pk: PartitionKey;
+  readonly topic: string;
+  readonly partition: number;
+  /** Next offset to consume. */
+  next: number;
+  readonly to: number;
+  /** Read but not yet consumed, in offset order. */
+  buffer: SourceRecord[];
+}
+
 export async function runBackfill(source: Source, sequencer: Sequencer, stream: MatcherStream, epoch: Epoch, opts: BackfillOptions): Promise<void> {
   if (epoch.complete || !epoch.end) return;
   const end = epoch.end;
   const keys: PartitionKey[] = [...new Set([...epoch.start.keys(), ...end.keys()])].sort();
-  const ranges = keys
-    .map((pk) => ({ pk, from: epoch.frontier.get(pk) ?? startOf(epoch.start, pk), to: startOf(end, pk) }))
-    .filter((r) => r.from < r.to);
-  opts.progress.total = ranges.reduce((n, r) => n + (r.to - r.from), 0);
-  if (ranges.length === 0) {
-    // Nothing to scan (the range is empty or already scanned): just close the epoch.
-    const pk = keys[0] ?? "";
-    sequencer.commitEpoch(stream.record, epoch, pk, epoch.frontier.get(pk) ?? startOf(epoch.start, pk), [], true);
+  const parts: Cursor[] = keys
+    .map((pk) => ({ pk, ...splitPartitionKey(pk), next: epoch.frontier.get(pk) ?? startOf(epoch.start, pk), to: startOf(end, pk), buffer: [] }))
+    .filter((c) => c.next < c.to);
+  opts.progress.total = parts.reduce((n, c) => n + (c.to - c.next), 0);
+  if (parts.length === 0) {
+    sequencer.commitEpoch(stream.record, epoch, new Map(), [], true);
     return;
   }
-  for (let i = 0; i < ranges.length; i++) {
-    const { pk, to } = ranges[i]!;
-    let from = ranges[i]!.from;
-    const last = i === ranges.length - 1;
-    const { topic, partition } = splitPartitionKey(pk);
-    while (from < to) {
-      opts.signal.throwIfAborted();
-      const records = (await source.read(topic, partition, from, Math.min(opts.batchSize, to - from))).filter((r) => r.offset < to);
-      // Nothing left below `to` (deleted by retention, or fewer records than offsets): the range is done.
-      const next = records.length === 0 ? to : records[records.length - 1]!.offset + 1;
-      const matched = records.filter((r) => matchesParsed(stream.filter, parseRecord(r)));
-      sequencer.commitEpoch(stream.record, epoch, pk, next, matched, last && next >= to);
-      opts.progress.scanned += next - from;
-      opts.progress.matched += matched.length;
-      from = next;
+  const pending = (c: Cursor) => c.buffer.length > 0 || c.next < c.to;
+  while (parts.some(pending)) {
+    opts.signal.throwIfAborted();
+    for (const c of parts) {
+      if (c.buffer.length > 0 || c.next >= c.to) continue;
+      c.buffer = (await source.read(c.topic, c.partition, c.next, Math.min(opts.batchSize, c.to - c.next))).filter((r) => r.offset < c.to);
+      // Nothing left below `to` (deleted by retention): the partition is done.
+      if (c.buffer.length === 0) {
+        opts.progress.scanned += c.to - c.next;
+        c.next = c.to;
+      }
     }
+    const consumed = new Map<PartitionKey, number>();
+    const matched: SourceRecord[] = [];
+    // Take the oldest head record until some partition needs a new read.
+    for (let taken = 0; taken < opts.batchSize; taken++) {
+      let min: Cursor | undefined;
+      for (const c of parts) if (c.buffer.length > 0 && (!min || c.buffer[0]!.timestamp < min.buffer[0]!.timestamp)) min = c;
+      if (!min) break;
+      const r = min.buffer.shift()!;
+      opts.progress.scanned += r.offset + 1 - min.next;
+      min.next = r.offset + 1;
+      consumed.set(min.pk, min.next);
+      if (matchesParsed(stream.filter, parseRecord(r))) matched.push(r);
+      // The rest of this partition's range is unread, so its next timestamp is unknown: read first.
+      if (min.buffer.length === 0 && min.next < min.to) break;
+    }
+    for (const c of parts) if (c.next >= c.to) consumed.set(c.pk, c.to);
+    opts.progress.matched += matched.length;
+    sequencer.commitEpoch(stream.record, epoch, consumed, matched, !parts.some(pending));
   }
 }

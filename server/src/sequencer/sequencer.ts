@@ -56,16 +56,20 @@ export class Sequencer {
     this.publish(written);
   }
 
-  /** Commits one scanned batch of a backfill epoch; `complete` closes the epoch. */
-  commitEpoch(stream: StreamRecord, epoch: Epoch, pk: PartitionKey, nextOffset: number, records: readonly SourceRecord[], complete: boolean): void {
+  /**
+   * Commits one scanned batch of a backfill epoch: `frontiers` are the new
+   * next offsets of the partitions it consumed; `complete` closes the epoch.
+   */
+  commitEpoch(stream: StreamRecord, epoch: Epoch, frontiers: ReadonlyMap<PartitionKey, number>, records: readonly SourceRecord[], complete: boolean): void {
     const written: Array<[StreamRecord, Epoch, SequencedMatch[]]> = [];
     this.store.tx(() => {
-      const frontier = new Map(epoch.frontier).set(pk, nextOffset);
+      const frontier = new Map(epoch.frontier);
+      for (const [pk, next] of frontiers) frontier.set(pk, next);
       const seqd = this.writeMatches(stream, epoch, records);
       this.store.saveEpoch(stream.sid, { ...epoch, lastSeq: epoch.lastSeq + seqd.length, complete, frontier });
       written.push([stream, epoch, seqd]);
     });
-    epoch.frontier.set(pk, nextOffset);
+    for (const [pk, next] of frontiers) epoch.frontier.set(pk, next);
     epoch.complete = complete;
     this.publish(written);
   }
