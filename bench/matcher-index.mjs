@@ -9,6 +9,7 @@
 import { performance } from "node:perf_hooks";
 import { compileFilter } from "../server/dist/src/filter/index.js";
 import { FilterIndex } from "../server/dist/src/matcher/filter-index.js";
+import { mulberry32 } from "../server/dist/src/util/prng.js";
 
 const EVENTS = Number(process.argv[2] ?? 20_000);
 const FILTERS = Number(process.argv[3] ?? 10_000);
@@ -16,18 +17,7 @@ const TYPES = 50;
 const USERS = 10_000;
 const UNINDEXED_SHARE = Number(process.argv[4] ?? 0.05);
 
-// Deterministic PRNG (mulberry32) so runs are comparable.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rnd = prng(42);
+const rnd = mulberry32(42);
 const int = (n) => Math.floor(rnd() * n);
 const type = () => `type-${int(TYPES)}`;
 const user = () => `user-${int(USERS)}`;

@@ -2,6 +2,7 @@
 // so that `npm start` shows matches at once. Keys are [tenant, user].
 import type { Source, ProduceInput } from "../source/types.js";
 import type { Logger } from "../util/log.js";
+import { mulberry32 } from "../util/prng.js";
 
 export const DEMO_TOPIC = "demo-orders";
 
@@ -10,18 +11,6 @@ const COUNTRIES = ["DE", "FR", "US", "GB", "JP", "BR", "IN", "NL", "SE", "ES"];
 const CURRENCY: Record<string, string> = { DE: "EUR", FR: "EUR", NL: "EUR", ES: "EUR", SE: "SEK", US: "USD", GB: "GBP", JP: "JPY", BR: "BRL", IN: "INR" };
 const SKUS = ["coffee-beans", "grinder", "kettle", "mug", "filter-papers", "scale", "espresso-machine", "tamper"];
 const TIERS = ["free", "free", "free", "pro", "pro", "enterprise"];
-
-/** A small deterministic PRNG so demo data is reproducible from a seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function demoEvents(seed = Date.now()): () => { key: string[]; value: Record<string, unknown> } {
   const rnd = mulberry32(seed);

@@ -7,7 +7,7 @@ import type { Logger } from "../util/log.js";
 import type { Source } from "../source/types.js";
 import { IndexStore } from "../sequencer/index-store.js";
 import { Sequencer } from "../sequencer/sequencer.js";
-import { decodeEventId, encodeEventId, EventIdError } from "../sequencer/event-id.js";
+import { encodeEventId } from "../sequencer/event-id.js";
 import { headEpoch } from "../sequencer/types.js";
 import { Matcher } from "../matcher/matcher.js";
 import { Cursor } from "../cursor/cursor.js";
@@ -15,7 +15,7 @@ import { AckError } from "../cursor/ack-window.js";
 import type { Position } from "../cursor/position.js";
 import { RequestError } from "../util/request-error.js";
 import { StreamRegistry, type ActiveStream } from "./streams.js";
-import { resolveStart, type StartSpec } from "./start.js";
+import { parseEventId, resolveStart, type StartSpec } from "./start.js";
 
 export interface EngineOptions {
   readonly dataDir: string;
@@ -131,13 +131,7 @@ export class Engine {
   ack(subscriptionId: string, eventId: string): number {
     const sub = this.subs.get(subscriptionId);
     if (!sub) throw new RequestError("not_found", `subscription "${subscriptionId}" is not open on this server (it ended, or the server restarted); subscribe again`);
-    let a;
-    try {
-      a = decodeEventId(eventId);
-    } catch (err) {
-      if (err instanceof EventIdError) throw new RequestError("invalid_argument", `event_id: ${err.message}`, { cause: err });
-      throw err;
-    }
+    const a = parseEventId("event_id", eventId);
     if (a.streamId !== sub.stream.record.streamId || !sub.stream.record.epochs.some((e) => e.epoch === a.epoch)) {
       throw new RequestError("invalid_argument", "event_id: not an event of this subscription's stream");
     }

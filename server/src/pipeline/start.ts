@@ -4,7 +4,7 @@
 // offsets for that time), or after an event ID.
 import type { Source } from "../source/types.js";
 import type { IndexStore } from "../sequencer/index-store.js";
-import { decodeEventId, EventIdError } from "../sequencer/event-id.js";
+import { decodeEventId, EventIdError, type EventAddress } from "../sequencer/event-id.js";
 import { headEpoch, partitionKey, type OffsetMap } from "../sequencer/types.js";
 import type { Position } from "../cursor/position.js";
 import { RequestError } from "../util/request-error.js";
@@ -73,14 +73,18 @@ function firstAtOrAfter(store: IndexStore, stream: ActiveStream, ms: number): Po
   return { epoch: head.epoch, seq: head.lastSeq };
 }
 
-function afterEventId(stream: ActiveStream, id: string): Position {
-  let a;
+/** Decodes an event ID from a request field; a malformed one is the client's error. */
+export function parseEventId(field: string, id: string): EventAddress {
   try {
-    a = decodeEventId(id);
+    return decodeEventId(id);
   } catch (err) {
-    if (err instanceof EventIdError) throw new RequestError("invalid_argument", `after_event_id: ${err.message}`, { cause: err });
+    if (err instanceof EventIdError) throw new RequestError("invalid_argument", `${field}: ${err.message}`, { cause: err });
     throw err;
   }
+}
+
+function afterEventId(stream: ActiveStream, id: string): Position {
+  const a = parseEventId("after_event_id", id);
   const record = stream.record;
   if (a.streamId !== record.streamId) {
     throw new RequestError(

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { compileFilter, type CompiledFilter } from "../../src/filter/index.js";
 import { FilterIndex } from "../../src/matcher/filter-index.js";
+import { mulberry32 } from "../../src/util/prng.js";
 
 const filter = (query: object | string): CompiledFilter =>
   compileFilter({
@@ -65,20 +66,8 @@ test("a filter with several terms is filed under the rarest one", () => {
   assert.deepEqual(sorted(candidates(index, { type: "click", user: "u7" })), ["f0", "f7"]);
 });
 
-// A small deterministic PRNG (mulberry32).
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test("property: candidates are a superset of the matches, equal to brute force after matching", () => {
-  const rnd = prng(20240611);
+  const rnd = mulberry32(20240611);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const SCALARS = ["a", "b", "c", 1, 2, "1", true, false, 0, -0, 1.5, null] as const;
   const PATHS = ["type", "user", "tags", "n.x", "n.0", "items.k", "deep.a.b"] as const;
