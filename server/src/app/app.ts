@@ -5,6 +5,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ServerConfig } from "../config.js";
 import { EmbeddedLog } from "../source/embedded/embedded-log.js";
+import { KafkaSource } from "../source/kafka/index.js";
 import type { Source } from "../source/types.js";
 import { Engine } from "../pipeline/engine.js";
 import { startApi } from "../api/server.js";
@@ -19,16 +20,32 @@ export interface App {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startApp(config: ServerConfig, log: Logger): Promise<App> {
-  mkdirSync(config.dataDir, { recursive: true });
-  const log_ = new EmbeddedLog({
+/** Kafka when brokers are configured, else the embedded log in the data directory. */
+function openSource(config: ServerConfig, log: Logger): Source {
+  if (config.kafka) {
+    const k = config.kafka;
+    return new KafkaSource({
+      brokers: k.brokers,
+      clientId: k.clientId,
+      tls: k.tls,
+      ...(k.sasl ? { sasl: k.sasl } : {}),
+      defaultPartitions: config.partitions,
+      log: log.child({ source: "kafka" }),
+    });
+  }
+  const embedded = new EmbeddedLog({
     path: join(config.dataDir, "log.db"),
     defaultPartitions: config.partitions,
     retentionMs: config.retentionMs,
     retentionBytes: config.retentionBytes,
   });
-  log_.start();
-  const source: Source = log_;
+  embedded.start();
+  return embedded;
+}
+
+export async function startApp(config: ServerConfig, log: Logger): Promise<App> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const source = openSource(config, log);
   let engine: Engine | undefined;
   try {
     engine = await Engine.open({ dataDir: config.dataDir, source, log, heartbeatMs: config.heartbeatMs });

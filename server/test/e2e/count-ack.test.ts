@@ -3,66 +3,69 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { CountResult } from "@grep-streams/sdk/gen/grepstreams/v1/grep_pb.js";
-import { clientFor, startServer, type TestServer } from "../helpers/server.js";
+import { clientFor, sources, startServer, type TestServer } from "../helpers/server.js";
 import { StreamReader } from "../helpers/stream-reader.js";
 import { produce } from "../helpers/produce.js";
 
-describe("Count and Ack", () => {
-  let server: TestServer;
-  before(async () => (server = await startServer({ heartbeatMs: 50 })));
-  after(() => server.close());
+for (const source of sources()) {
+  describe(`Count and Ack (${source})`, () => {
+    let server: TestServer;
+    before(async () => (server = await startServer({ source, heartbeatMs: 50 })));
+    const tp = (name: string) => server.topic(name);
+    after(() => server.close());
 
-  it("counts matches over a time range with progress, sizes and time buckets", async () => {
-    const client = clientFor("connect", server.url);
-    const base = Date.parse("2026-05-01T00:00:00Z");
-    const messages = Array.from({ length: 300 }, (_, n) => ({ value: { n, kind: n % 3 === 0 ? "a" : "b" }, timestamp: base + n * 1000, key: [`k${n % 7}`] }));
-    await produce(client, "counted", [...messages, { raw: "garbage", value: null, timestamp: base + 5_000 }]);
-    const progress = [];
-    let result: CountResult | undefined;
-    for await (const res of client.count({ filter: { topics: ["counted"], query: '{"kind":"a"}' }, fromMs: BigInt(base + 30_000), toMs: BigInt(base + 90_000), bucketMs: 10_000n })) {
-      if (res.kind.case === "progress") progress.push(res.kind.value);
-      if (res.kind.case === "result") result = res.kind.value;
-    }
-    assert.ok(result);
-    // n in [30, 90) with n % 3 == 0: 30, 33, ..., 87 = 20 matches.
-    assert.equal(result.matched, 20n);
-    assert.deepEqual(result.times.map((t) => [Number(t.startMs) - base, Number(t.count)]), [
-      [30_000, 4], [40_000, 3], [50_000, 3], [60_000, 4], [70_000, 3], [80_000, 3],
-    ]);
-    assert.equal(result.sizes.reduce((n, s) => n + s.count, 0n), 20n);
-    assert.equal(result.sizes[0]!.leBytes, 64n);
-    assert.equal(result.sizes[0]!.count, 20n);
-    assert.ok(progress.length >= 2);
-    assert.equal(progress.at(-1)!.fraction, 1);
-    assert.equal(progress.at(-1)!.matched, 20n);
+    it("counts matches over a time range with progress, sizes and time buckets", async () => {
+      const client = clientFor("connect", server.url);
+      const base = Date.parse("2026-05-01T00:00:00Z");
+      const messages = Array.from({ length: 300 }, (_, n) => ({ value: { n, kind: n % 3 === 0 ? "a" : "b" }, timestamp: base + n * 1000, key: [`k${n % 7}`] }));
+      await produce(client, tp("counted"), [...messages, { raw: "garbage", value: null, timestamp: base + 5_000 }]);
+      const progress = [];
+      let result: CountResult | undefined;
+      for await (const res of client.count({ filter: { topics: [tp("counted")], query: '{"kind":"a"}' }, fromMs: BigInt(base + 30_000), toMs: BigInt(base + 90_000), bucketMs: 10_000n })) {
+        if (res.kind.case === "progress") progress.push(res.kind.value);
+        if (res.kind.case === "result") result = res.kind.value;
+      }
+      assert.ok(result);
+      // n in [30, 90) with n % 3 == 0: 30, 33, ..., 87 = 20 matches.
+      assert.equal(result.matched, 20n);
+      assert.deepEqual(result.times.map((t) => [Number(t.startMs) - base, Number(t.count)]), [
+        [30_000, 4], [40_000, 3], [50_000, 3], [60_000, 4], [70_000, 3], [80_000, 3],
+      ]);
+      assert.equal(result.sizes.reduce((n, s) => n + s.count, 0n), 20n);
+      assert.equal(result.sizes[0]!.leBytes, 64n);
+      assert.equal(result.sizes[0]!.count, 20n);
+      assert.ok(progress.length >= 2);
+      assert.equal(progress.at(-1)!.fraction, 1);
+      assert.equal(progress.at(-1)!.matched, 20n);
 
-    // Over everything: the non-JSON message is scanned and counted as skipped.
-    let all: CountResult | undefined;
-    for await (const res of client.count({ filter: { topics: ["counted"], query: '{"kind":"b"}' } })) if (res.kind.case === "result") all = res.kind.value;
-    assert.equal(all!.matched, 200n);
-    assert.equal(all!.messagesScanned, 301n);
-    assert.equal(all!.skippedNonJson, 1n);
+      // Over everything: the non-JSON message is scanned and counted as skipped.
+      let all: CountResult | undefined;
+      for await (const res of client.count({ filter: { topics: [tp("counted")], query: '{"kind":"b"}' } })) if (res.kind.case === "result") all = res.kind.value;
+      assert.equal(all!.matched, 200n);
+      assert.equal(all!.messagesScanned, 301n);
+      assert.equal(all!.skippedNonJson, 1n);
+    });
+
+    it("with a window of N, at most N events are unacknowledged; acks are cumulative", async () => {
+      const client = clientFor("connect", server.url);
+      const r = new StreamReader((signal) => client.subscribe({ filter: { topics: [tp("flow")] }, window: 2 }, { signal }));
+      const started = await r.started();
+      await produce(client, tp("flow"), [1, 2, 3, 4, 5].map((n) => ({ value: { n }, partition: 0 })));
+      const [e1, e2] = await r.events(2);
+      // The window is full: the server sends heartbeats, not events.
+      const hb = await r.next("event", "heartbeat");
+      assert.equal(hb.kind.case, "heartbeat");
+      assert.equal((await client.ack({ subscriptionId: started.subscriptionId, eventId: e1!.id })).unacked, 1);
+      const [e3] = await r.events(1);
+      assert.equal(JSON.parse(e3!.valueJson).n, 3);
+      assert.equal((await r.next("event", "heartbeat")).kind.case, "heartbeat");
+      // Cumulative: acking e3 acknowledges e2 too.
+      assert.equal((await client.ack({ subscriptionId: started.subscriptionId, eventId: e3!.id })).unacked, 0);
+      assert.deepEqual((await r.events(2)).map((e) => JSON.parse(e.valueJson).n), [4, 5]);
+      // An ack for an event not delivered yet, or of an unknown subscription, is refused.
+      await assert.rejects(client.ack({ subscriptionId: "nope", eventId: e1!.id }), (err) => ConnectError.from(err).code === Code.NotFound);
+      void e2;
+      r.close();
+    });
   });
-
-  it("with a window of N, at most N events are unacknowledged; acks are cumulative", async () => {
-    const client = clientFor("connect", server.url);
-    const r = new StreamReader((signal) => client.subscribe({ filter: { topics: ["flow"] }, window: 2 }, { signal }));
-    const started = await r.started();
-    await produce(client, "flow", [1, 2, 3, 4, 5].map((n) => ({ value: { n }, partition: 0 })));
-    const [e1, e2] = await r.events(2);
-    // The window is full: the server sends heartbeats, not events.
-    const hb = await r.next("event", "heartbeat");
-    assert.equal(hb.kind.case, "heartbeat");
-    assert.equal((await client.ack({ subscriptionId: started.subscriptionId, eventId: e1!.id })).unacked, 1);
-    const [e3] = await r.events(1);
-    assert.equal(JSON.parse(e3!.valueJson).n, 3);
-    assert.equal((await r.next("event", "heartbeat")).kind.case, "heartbeat");
-    // Cumulative: acking e3 acknowledges e2 too.
-    assert.equal((await client.ack({ subscriptionId: started.subscriptionId, eventId: e3!.id })).unacked, 0);
-    assert.deepEqual((await r.events(2)).map((e) => JSON.parse(e.valueJson).n), [4, 5]);
-    // An ack for an event not delivered yet, or of an unknown subscription, is refused.
-    await assert.rejects(client.ack({ subscriptionId: "nope", eventId: e1!.id }), (err) => ConnectError.from(err).code === Code.NotFound);
-    void e2;
-    r.close();
-  });
-});
+}
