@@ -1,0 +1,145 @@
+// The Source over an Apache Kafka cluster, with @platformatic/kafka.
+// Reads are group-less Fetch requests at explicit offsets (read_committed),
+// ends are last stable offsets, produce() places records as the embedded log
+// does, watch() polls. See the files next to this one for each part.
+
+import type { Logger } from "../../util/log.js";
+import {
+  UnknownTopicError,
+  type ProducedRecord,
+  type ProduceInput,
+  type Source,
+  type SourceListener,
+  type SourceRecord,
+  type TopicMeta,
+} from "../types.js";
+import { validateNonNegative, validatePartition, validateSearchTimestamp } from "../embedded/validation.js";
+import { closeClients, createClients, type KafkaClients } from "./clients.js";
+import { explain, isUnknownTopic, KafkaSourceClosedError } from "./errors.js";
+import { readPartition } from "./fetch.js";
+import { offsetForTimestamp, topicMetas } from "./offsets.js";
+import { resolveOptions, type KafkaSourceOptions, type ResolvedOptions } from "./options.js";
+import { Publisher } from "./produce.js";
+import { describeTopic, listTopicNames } from "./topics.js";
+import { Watcher } from "./watcher.js";
+
+export class KafkaSource implements Source {
+  readonly kind = "kafka";
+  readonly #options: ResolvedOptions;
+  readonly #log: Logger;
+  readonly #clients: KafkaClients;
+  readonly #publisher: Publisher;
+  readonly #watcher: Watcher;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: KafkaSourceOptions) {
+    this.#options = resolveOptions(options);
+    this.#log = this.#options.log;
+    this.#clients = createClients(this.#options);
+    this.#publisher = new Publisher(this.#clients, this.#options.defaultPartitions);
+    this.#watcher = new Watcher(this.#clients, this.#options.pollIntervalMs, this.#log, (err) => this.#explain(err));
+  }
+
+  /** The bootstrap brokers, as given. */
+  get brokers(): readonly string[] {
+    return this.#options.brokers;
+  }
+
+  async listTopics(): Promise<TopicMeta[]> {
+    return this.#call(async () => {
+      // A topic deleted between the listing and the offsets lookup: list again, once.
+      for (let attempt = 0; ; attempt++) {
+        const names = await listTopicNames(this.#clients.admin);
+        try {
+          return await topicMetas(this.#clients.consumer, names);
+        } catch (err) {
+          if (attempt > 0 || !(err instanceof UnknownTopicError || isUnknownTopic(err))) throw err;
+          this.#clients.consumer.clearMetadata();
+        }
+      }
+    });
+  }
+
+  async describeTopic(topic: string): Promise<TopicMeta> {
+    return this.#call(async () => {
+      await describeTopic(this.#clients.consumer, topic);
+      try {
+        return (await topicMetas(this.#clients.consumer, [topic]))[0]!;
+      } catch (err) {
+        if (isUnknownTopic(err)) throw new UnknownTopicError(topic);
+        throw err;
+      }
+    });
+  }
+
+  async read(topic: string, partition: number, offset: number, maxRecords: number): Promise<SourceRecord[]> {
+    validateNonNegative("offset", offset);
+    validateNonNegative("maxRecords", maxRecords);
+    return this.#call(async () => {
+      if (maxRecords === 0) {
+        const info = await describeTopic(this.#clients.consumer, topic);
+        validatePartition(topic, partition, info.partitions);
+        return [];
+      }
+      return readPartition(this.#clients.consumer, topic, partition, offset, maxRecords, "range");
+    });
+  }
+
+  async readOne(topic: string, partition: number, offset: number): Promise<SourceRecord | null> {
+    validateNonNegative("offset", offset);
+    return this.#call(async () => {
+      const [first] = await readPartition(this.#clients.consumer, topic, partition, offset, 1, "exact");
+      return first !== undefined && first.offset === offset ? first : null;
+    });
+  }
+
+  async offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number> {
+    validateSearchTimestamp(timestamp);
+    return this.#call(async () => {
+      const info = await describeTopic(this.#clients.consumer, topic);
+      validatePartition(topic, partition, info.partitions);
+      return offsetForTimestamp(this.#clients.consumer, topic, partition, timestamp);
+    });
+  }
+
+  /** An empty batch returns [] and, unlike a non-empty one, does not create the topic. */
+  async produce(topic: string, messages: readonly ProduceInput[]): Promise<ProducedRecord[]> {
+    return this.#call(async () => {
+      const { records, created, ends } = await this.#publisher.produce(topic, messages);
+      if (created) {
+        this.#log.info("created topic", { topic, partitions: this.#options.defaultPartitions });
+        this.#watcher.noteTopic(topic);
+      }
+      for (const [partition, end] of ends) this.#watcher.noteAppend(topic, partition, end);
+      return records;
+    });
+  }
+
+  watch(listener: SourceListener): () => void {
+    if (this.#closing !== undefined) return () => {};
+    return this.#watcher.add(listener);
+  }
+
+  /** Stops polling and closes the clients; bounded even with the brokers down. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#watcher.close();
+      await closeClients(this.#clients);
+    })();
+    return this.#closing;
+  }
+
+  async #call<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.#closing !== undefined) throw new KafkaSourceClosedError();
+    try {
+      return await operation();
+    } catch (err) {
+      if (this.#closing !== undefined) throw new KafkaSourceClosedError();
+      throw this.#explain(err);
+    }
+  }
+
+  #explain(err: unknown): unknown {
+    return explain(err, this.#options.brokers, this.#options.tls !== false);
+  }
+}
