@@ -4,6 +4,7 @@
 // index as a second subscriber. Prints one line of JSON.
 //
 //   npm run build && node bench/pipeline.mjs [events] [match share]
+//   BENCH_KAFKA=127.0.0.1:19092 node bench/pipeline.mjs ...   (against Kafka: bash scripts/kafka.sh up)
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,11 +22,13 @@ const BATCH = 1000;
 
 const dataDir = mkdtempSync(join(tmpdir(), "grep-streams-bench-"));
 const app = await startApp(
-  { host: "127.0.0.1", port: 0, dataDir, demo: false, partitions: 4, retentionMs: 0, retentionBytes: 0, heartbeatMs: 10_000, corsOrigins: ["*"] },
+  { host: "127.0.0.1", port: 0, dataDir, demo: false, partitions: 4, retentionMs: 0, retentionBytes: 0, heartbeatMs: 10_000, corsOrigins: ["*"],
+    kafka: process.env.BENCH_KAFKA ? { brokers: [process.env.BENCH_KAFKA], clientId: "grep-streams-bench", tls: false, sasl: null } : null },
   createLogger({}, () => {}),
 );
 const client = createClient(GrepService, createConnectTransport({ baseUrl: app.url, httpVersion: "1.1" }));
-const filter = { topics: ["bench"], query: '{"kind":"hit"}' };
+const topic = `bench-${Date.now().toString(36)}`;
+const filter = { topics: [topic], query: '{"kind":"hit"}' };
 const expected = Math.round(EVENTS * SHARE);
 const every = Math.round(1 / SHARE);
 
@@ -52,7 +55,7 @@ for (let i = 0; i < EVENTS; i += BATCH) {
   for (let j = i; j < Math.min(EVENTS, i + BATCH); j++) {
     messages.push({ key: [`tenant-${j % 10}`, `user-${j % 1000}`], valueJson: JSON.stringify({ kind: j % every === 0 ? "hit" : "miss", n: j, amount: j % 997, tags: ["a", "b"] }) });
   }
-  await client.produce({ topic: "bench", messages });
+  await client.produce({ topic, messages });
 }
 const produceMs = performance.now() - t0;
 await live;
@@ -60,6 +63,7 @@ const liveMs = performance.now() - t0;
 const replayMs = await consume({ position: { case: "earliest", value: true } }, expected);
 const mem = process.memoryUsage();
 console.log(JSON.stringify({
+  source: app.source.kind,
   events: EVENTS,
   matches: expected,
   produce_events_per_s: Math.round(EVENTS / (produceMs / 1000)),

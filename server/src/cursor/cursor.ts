@@ -9,6 +9,7 @@ import type { Epoch, MatchRow, StreamRecord } from "../sequencer/types.js";
 import type { LiveTail } from "./live-tail.js";
 import { AckWindow } from "./ack-window.js";
 import { lagAfter, nextEpoch, type Position } from "./position.js";
+import { readPayloads } from "./payloads.js";
 
 export interface ScanProgress {
   readonly scanned: number;
@@ -121,10 +122,12 @@ export class Cursor {
       return;
     }
     const rows = this.store.readMatches(this.stream.record.sid, epoch.epoch, this.pos.seq, max);
+    const records = await readPayloads(this.source, rows);
     let missing: MatchRow[] = [];
-    for (const row of rows) {
-      const record = await this.source.readOne(row.topic, row.partition, row.offset);
-      if (record === null) {
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const record = records[i];
+      if (!record) {
         missing.push(row);
         continue;
       }

@@ -67,6 +67,12 @@ export interface Source {
   read(topic: string, partition: number, offset: number, maxRecords: number): Promise<SourceRecord[]>;
   /** The record at exactly this address, or null when retention deleted it. */
   readOne(topic: string, partition: number, offset: number): Promise<SourceRecord | null>;
+  /**
+   * The records at exactly these offsets of one partition (ascending), null
+   * where there is none: what a cursor replaying the index needs. Each source
+   * reads them its cheapest way (point lookups, or a few range reads).
+   */
+  readAt(topic: string, partition: number, offsets: readonly number[]): Promise<Array<SourceRecord | null>>;
   /** The first offset whose timestamp is >= `timestamp`, or the end offset. */
   offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number>;
   /** Appends to a topic (created with the default partition count if new). */

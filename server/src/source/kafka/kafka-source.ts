@@ -23,6 +23,10 @@ import { Publisher } from "./produce.js";
 import { describeTopic, listTopicNames } from "./topics.js";
 import { Watcher } from "./watcher.js";
 
+/** readAt reads a range when it holds at most this many records per wanted one (plus slack). */
+const RANGE_DENSITY = 32;
+const RANGE_SLACK = 256;
+
 export class KafkaSource implements Source {
   readonly kind = "kafka";
   readonly #options: ResolvedOptions;
@@ -91,6 +95,37 @@ export class KafkaSource implements Source {
       const [first] = await readPartition(this.#clients.consumer, topic, partition, offset, 1, "exact");
       return first !== undefined && first.offset === offset ? first : null;
     });
+  }
+
+  /**
+   * Offsets close together are read as one range (a fetch returns whole
+   * batches anyway); only sparse ones cost a fetch each.
+   */
+  async readAt(topic: string, partition: number, offsets: readonly number[]): Promise<Array<SourceRecord | null>> {
+    const out = new Array<SourceRecord | null>(offsets.length).fill(null);
+    let i = 0;
+    while (i < offsets.length) {
+      // Extend the range while the offsets stay dense enough to be worth one read.
+      let j = i + 1;
+      while (j < offsets.length && offsets[j]! - offsets[i]! + 1 <= RANGE_DENSITY * (j - i + 1) + RANGE_SLACK) j++;
+      const from = offsets[i]!;
+      const to = offsets[j - 1]!;
+      if (j - i === 1) {
+        out[i] = await this.readOne(topic, partition, from);
+      } else {
+        const byOffset = new Map<number, SourceRecord>();
+        let next = from;
+        while (next <= to) {
+          const batch = await this.read(topic, partition, next, to + 1 - next);
+          if (batch.length === 0) break;
+          for (const r of batch) if (r.offset <= to) byOffset.set(r.offset, r);
+          next = batch[batch.length - 1]!.offset + 1;
+        }
+        for (let k = i; k < j; k++) out[k] = byOffset.get(offsets[k]!) ?? null;
+      }
+      i = j;
+    }
+    return out;
   }
 
   async offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number> {
