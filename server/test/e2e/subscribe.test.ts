@@ -85,6 +85,20 @@ for (const source of sources()) {
       for (const x of [live, r, r3]) x.close();
     });
 
+    it("a topic regex picks up topics created after the subscription", async () => {
+      const client = clientFor("connect", server.url);
+      const topicRegex = `^${tp("rx-a").replace("rx-a", "rx-[ab]")}$`;
+      const r = new StreamReader((signal) => client.subscribe({ filter: { topicRegex, query: '{"n":{"$gt":0}}' } }, { signal }));
+      const started = await r.started();
+      assert.match(started.warnings[0] ?? "", /no topic matches topic_regex/);
+      await produce(client, tp("rx-a"), [{ value: { n: 1 }, partition: 0 }]);
+      await produce(client, tp("rx-c"), [{ value: { n: 2 }, partition: 0 }]);
+      await produce(client, tp("rx-b"), [{ value: { n: 0 }, partition: 0 }, { value: { n: 3 }, partition: 0 }]);
+      const events = await r.events(2);
+      assert.deepEqual(events.map((e) => [e.topic, JSON.parse(e.valueJson).n]), [[tp("rx-a"), 1], [tp("rx-b"), 3]]);
+      r.close();
+    });
+
     it("after an event ID yields exactly the following matches", async () => {
       const client = clientFor("connect", server.url);
       const filter = { topics: [tp("after")] };
