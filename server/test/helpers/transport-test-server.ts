@@ -3,7 +3,7 @@
 // Connect, and CORS; plus client helpers that clean up after themselves.
 
 import * as net from "node:net";
-import { createConnectRouter, type Interceptor } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter, Http2SessionManager } from "@connectrpc/connect-node";
 import { file_grepstreams_v1_grep } from "@grep-streams/sdk/gen/grepstreams/v1/grep_pb.js";
 import { file_grpc_health_v1_health } from "@grep-streams/sdk/gen/grpc/health/v1/health_pb.js";

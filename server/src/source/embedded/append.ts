@@ -1,13 +1,13 @@
 // produce(): choose a partition for each message, then append the whole batch
 // in one transaction with dense offsets per partition.
 
-import { partitionForKey, RoundRobinPartitioner } from "../partitioner.js";
+import { Partitioner } from "../partitioner.js";
 import type { ProducedRecord, ProduceInput } from "../types.js";
 import { encodeHeaders } from "./headers.js";
 import type { Db } from "./schema.js";
 import type { Statements, TopicRow } from "./statements.js";
 import type { TopicDirectory } from "./topics.js";
-import { validateNonNegative, validatePartition } from "./validation.js";
+import { validateNonNegative } from "../validation.js";
 
 export interface AppendResult {
   readonly records: ProducedRecord[];
@@ -42,7 +42,7 @@ interface Tail {
 export class Appender {
   readonly #s: Statements;
   readonly #topics: TopicDirectory;
-  readonly #roundRobin = new RoundRobinPartitioner();
+  readonly #partitioner = new Partitioner();
   readonly #write: (target: Target, batch: readonly Planned[], now: number) => { topic: TopicRow; result: AppendResult };
 
   constructor(db: Db, statements: Statements, topics: TopicDirectory) {
@@ -66,15 +66,7 @@ export class Appender {
   }
 
   #plan(topic: Target, m: ProduceInput, now: number): Planned {
-    let partition: number;
-    if (m.partition !== undefined) {
-      validatePartition(topic.name, m.partition, topic.partitions);
-      partition = m.partition;
-    } else if (m.key !== null) {
-      partition = partitionForKey(m.key, topic.partitions);
-    } else {
-      partition = this.#roundRobin.next(topic.name, topic.partitions);
-    }
+    const partition = this.#partitioner.choose(topic.name, topic.partitions, m);
     const timestamp = m.timestamp ?? now;
     validateNonNegative("timestamp", timestamp);
     return { partition, timestamp, key: m.key, value: m.value, headers: encodeHeaders(m.headers) };

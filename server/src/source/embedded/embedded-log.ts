@@ -16,7 +16,7 @@ import {
 } from "../types.js";
 import { Appender } from "./append.js";
 import { decodeHeaders } from "./headers.js";
-import { Listeners } from "./listeners.js";
+import { Listeners } from "../listeners.js";
 import { Retention } from "./retention.js";
 import { openDatabase, type Db } from "./schema.js";
 import { prepareStatements, type MessageRow, type Statements, type TopicRow } from "./statements.js";
@@ -27,7 +27,7 @@ import {
   validatePartitionCount,
   validateSearchTimestamp,
   validateTopicName,
-} from "./validation.js";
+} from "../validation.js";
 
 export interface EmbeddedLogOptions {
   /** The SQLite file, created if missing, or ':memory:'. */
@@ -52,7 +52,7 @@ export class EmbeddedLog implements Source {
   readonly #topics: TopicDirectory;
   readonly #appender: Appender;
   readonly #retention: Retention;
-  readonly #listeners = new Listeners();
+  readonly #listeners = new Listeners(log, "embedded log");
   readonly #defaultPartitions: number;
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
@@ -173,7 +173,8 @@ export class EmbeddedLog implements Source {
   }
 
   watch(listener: SourceListener): () => void {
-    return this.#listeners.add(listener);
+    const remove = this.#listeners.add(listener);
+    return () => void remove();
   }
 
   #describe(row: TopicRow): TopicMeta {

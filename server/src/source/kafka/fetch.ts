@@ -5,7 +5,7 @@
 
 import { FetchIsolationLevels, type Consumer } from "@platformatic/kafka";
 import type { SourceRecord } from "../types.js";
-import { validatePartition } from "../embedded/validation.js";
+import { validatePartition } from "../validation.js";
 import { hasApiError, isStaleMetadata } from "./errors.js";
 import { partitionOffsets } from "./offsets.js";
 import { decodePartition, type FetchedPartition } from "./records.js";

@@ -13,7 +13,7 @@ import {
   type SourceRecord,
   type TopicMeta,
 } from "../types.js";
-import { validateNonNegative, validatePartition, validateSearchTimestamp } from "../embedded/validation.js";
+import { validateNonNegative, validatePartition, validateSearchTimestamp } from "../validation.js";
 import { closeClients, createClients, type KafkaClients } from "./clients.js";
 import { explain, isUnknownTopic, KafkaSourceClosedError } from "./errors.js";
 import { readPartition } from "./fetch.js";

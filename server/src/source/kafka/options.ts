@@ -2,7 +2,7 @@
 
 import { log as defaultLog, type Logger } from "../../util/log.js";
 import { SourceArgumentError } from "../types.js";
-import { validatePartitionCount } from "../embedded/validation.js";
+import { validatePartitionCount } from "../validation.js";
 
 export interface KafkaTlsOptions {
   /** PEM text (not file names). */

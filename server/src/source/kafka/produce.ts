@@ -13,9 +13,9 @@
 // (platformatic/kafka#326).
 
 import { ProduceAcks, type MessageToProduce, type ProduceResult } from "@platformatic/kafka";
-import { partitionForKey, RoundRobinPartitioner } from "../partitioner.js";
+import { Partitioner } from "../partitioner.js";
 import { SourceArgumentError, type ProducedRecord, type ProduceInput } from "../types.js";
-import { validateNonNegative, validatePartition, validateTopicName } from "../embedded/validation.js";
+import { validateNonNegative, validateTopicName } from "../validation.js";
 import type { KafkaClients } from "./clients.js";
 import { isUnknownTopic } from "./errors.js";
 import { createTopic, findTopic, isInternalTopic, waitForTopic } from "./topics.js";
@@ -43,7 +43,7 @@ interface Planned {
 export class Publisher {
   readonly #clients: KafkaClients;
   readonly #defaultPartitions: number;
-  readonly #roundRobin = new RoundRobinPartitioner();
+  readonly #partitioner = new Partitioner();
   #queue: Promise<unknown> = Promise.resolve();
   /** A send failed: its batches may or may not have been written. */
   #uncertain = false;
@@ -134,15 +134,7 @@ export class Publisher {
   }
 
   #plan(topic: string, partitions: number, m: ProduceInput, now: number): Planned {
-    let partition: number;
-    if (m.partition !== undefined) {
-      validatePartition(topic, m.partition, partitions);
-      partition = m.partition;
-    } else if (m.key !== null) {
-      partition = partitionForKey(m.key, partitions);
-    } else {
-      partition = this.#roundRobin.next(topic, partitions);
-    }
+    const partition = this.#partitioner.choose(topic, partitions, m);
     const timestamp = m.timestamp ?? now;
     validateNonNegative("timestamp", timestamp);
     let bytes = RECORD_OVERHEAD + (m.key?.length ?? 0) + (m.value?.length ?? 0);

@@ -4,7 +4,7 @@
 
 import type { Admin, Consumer } from "@platformatic/kafka";
 import { UnknownTopicError } from "../types.js";
-import { validateTopicName } from "../embedded/validation.js";
+import { validateTopicName } from "../validation.js";
 import { hasApiError, isUnknownTopic } from "./errors.js";
 
 export interface TopicInfo {

@@ -9,6 +9,7 @@
 
 import type { Logger } from "../../util/log.js";
 import { UnknownTopicError, type SourceListener } from "../types.js";
+import { Listeners } from "../listeners.js";
 import type { KafkaClients } from "./clients.js";
 import { isUnknownTopic } from "./errors.js";
 import { endOffsets } from "./offsets.js";
@@ -34,7 +35,7 @@ export class Watcher {
   readonly #intervalMs: number;
   readonly #log: Logger;
   readonly #explain: (err: unknown) => unknown;
-  readonly #entries = new Set<{ readonly listener: SourceListener }>();
+  readonly #listeners: Listeners;
   /** Present while polling; undefined entries before the first poll has taken stock. */
   #known: Map<string, Known> | undefined;
   #baselined = false;
@@ -51,20 +52,20 @@ export class Watcher {
     this.#intervalMs = intervalMs;
     this.#log = log;
     this.#explain = explain;
+    this.#listeners = new Listeners(log, "Kafka source");
   }
 
   add(listener: SourceListener): () => void {
-    const entry = { listener };
-    this.#entries.add(entry);
-    if (this.#entries.size === 1 && !this.#closed) this.#start();
+    const remove = this.#listeners.add(listener);
+    if (this.#listeners.size === 1 && !this.#closed) this.#start();
     return () => {
-      if (this.#entries.delete(entry) && this.#entries.size === 0) this.#stop();
+      if (remove() && this.#listeners.size === 0) this.#stop();
     };
   }
 
   close(): void {
     this.#closed = true;
-    this.#entries.clear();
+    this.#listeners.clear();
     this.#stop();
   }
 
@@ -73,7 +74,7 @@ export class Watcher {
     const known = this.#known;
     if (known === undefined || known.has(topic)) return;
     known.set(topic, { id: undefined, ends: [] });
-    this.#emitTopic(topic);
+    this.#listeners.topic(topic);
   }
 
   /** This source just appended: `end` is the partition's end after the write. */
@@ -83,7 +84,7 @@ export class Watcher {
     if (k === undefined) return;
     if (end > (k.ends[partition] ?? 0)) {
       k.ends[partition] = end;
-      this.#emitAppend(topic, partition, end);
+      this.#listeners.append(topic, partition, end);
     }
   }
 
@@ -148,7 +149,7 @@ export class Watcher {
       if (k === undefined || (k.id !== undefined && k.id !== snap.id)) {
         k = { id: snap.id, ends: [] };
         known.set(name, k);
-        if (announce) this.#emitTopic(name);
+        if (announce) this.#listeners.topic(name);
       } else {
         k.id = snap.id;
       }
@@ -158,7 +159,7 @@ export class Watcher {
         if (before !== undefined && end <= before) return;
         k.ends[partition] = end;
         // Taking stock is silent, except for what this source reported (known before).
-        if ((announce || before !== undefined) && end > (before ?? 0)) this.#emitAppend(name, partition, end);
+        if ((announce || before !== undefined) && end > (before ?? 0)) this.#listeners.append(name, partition, end);
       });
     }
   }
@@ -189,24 +190,5 @@ export class Watcher {
     this.#failingSince = undefined;
     this.#failures = 0;
     this.#lastWarn = 0;
-  }
-
-  #emitTopic(topic: string): void {
-    this.#each((l) => l.onTopic?.(topic));
-  }
-
-  #emitAppend(topic: string, partition: number, end: number): void {
-    this.#each((l) => l.onAppend?.(topic, partition, end));
-  }
-
-  #each(call: (listener: SourceListener) => void): void {
-    // A snapshot: listeners added or removed by a listener take effect next time.
-    for (const { listener } of [...this.#entries]) {
-      try {
-        call(listener);
-      } catch (err) {
-        this.#log.error("Kafka source listener threw", { err });
-      }
-    }
   }
 }

@@ -1,7 +1,7 @@
 // Argument checks that turn bad input into SourceArgumentError with a message
 // that says what is allowed, before anything is written.
 
-import { SourceArgumentError } from "../types.js";
+import { SourceArgumentError } from "./types.js";
 
 // Kafka's rule (org.apache.kafka.common.internals.Topic), so that a topic
 // name that works here works on a broker too.
