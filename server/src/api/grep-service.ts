@@ -17,7 +17,6 @@ import type { Engine } from "../pipeline/engine.js";
 import type { StartSpec } from "../pipeline/start.js";
 import type { CursorItem } from "../cursor/cursor.js";
 import type { ActiveStream } from "../pipeline/streams.js";
-import { countMatches } from "../count/count.js";
 import { RequestError } from "../util/request-error.js";
 import type { Logger } from "../util/log.js";
 import { payloadOf, projectionOf } from "./payload.js";
@@ -158,7 +157,7 @@ export function grepService(engine: Engine, log: Logger) {
           const filter = engine.compile(specOf(req.filter));
           if (req.toMs > 0n && req.fromMs >= req.toMs) throw new RequestError("invalid_argument", "to_ms must be after from_ms");
           const range = { fromMs: Number(req.fromMs), toMs: Number(req.toMs), bucketMs: Number(req.bucketMs) };
-          for await (const out of countMatches(engine.source, filter, range, { signal: ctx.signal })) {
+          for await (const out of engine.count(filter, range, ctx.signal)) {
             if (out.kind === "progress") {
               yield {
                 kind: {
@@ -189,6 +188,7 @@ export function grepService(engine: Engine, log: Logger) {
                     times: out.times.map((t) => ({ startMs: BigInt(t.startMs), count: BigInt(t.count) })),
                     partitions: out.partitions.map(partitionOut),
                     elapsedMs: BigInt(out.elapsedMs),
+                    answeredFrom: out.answeredFrom,
                   },
                 },
               };

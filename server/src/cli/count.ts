@@ -32,6 +32,7 @@ export function resultJson(r: CountResult): string {
     times: r.times.map((t) => ({ start: new Date(Number(t.startMs)).toISOString(), count: Number(t.count) })),
     partitions: r.partitions.map((p) => ({ topic: p.topic, partition: p.partition, scanned: Number(p.scanned), matched: Number(p.matched) })),
     elapsed_ms: Number(r.elapsedMs),
+    answered_from: r.answeredFrom,
   });
 }
 

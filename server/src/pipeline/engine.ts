@@ -15,6 +15,11 @@ import { AckError } from "../cursor/ack-window.js";
 import type { Position } from "../cursor/position.js";
 import { RequestError } from "../util/request-error.js";
 import { StreamRegistry, type ActiveStream } from "./streams.js";
+import { planCount } from "../count/plan.js";
+import { scanCount } from "../count/scan.js";
+import { countFromIndex } from "../count/from-index.js";
+import { CountCache } from "../count/cache.js";
+import type { CountOutput, CountRange } from "../count/types.js";
 import { parseEventId, resolveStart, type StartSpec } from "./start.js";
 
 export interface EngineOptions {
@@ -52,6 +57,7 @@ export class Engine {
   readonly matcher: Matcher;
   readonly registry: StreamRegistry;
   private readonly subs = new Map<string, Subscription>();
+  private readonly countCache = new CountCache();
   private readonly checkpointTimer: NodeJS.Timeout;
   private readonly opts: Required<Omit<EngineOptions, "source" | "log" | "dataDir">>;
 
@@ -154,6 +160,30 @@ export class Engine {
         : [`no topic matches topic_regex ${JSON.stringify(f.spec.topicRegex)} yet; events flow once one is created`];
     }
     return f.spec.topics.filter((t) => !names.has(t)).map((t) => `topic "${t}" does not exist yet; its events flow once it is created`);
+  }
+
+  /**
+   * Counts a filter's matches over a time range: from the cache when the same
+   * offsets were counted before, from the stream's index when its epochs cover
+   * the range, else by scanning the source.
+   */
+  async *count(filter: CompiledFilter, range: CountRange, signal?: AbortSignal): AsyncGenerator<CountOutput> {
+    const started = Date.now();
+    const plan = await planCount(this.source, filter, range);
+    const cached = this.countCache.get(plan.cacheKey);
+    const stream = cached ? undefined : this.registry.get(filter.streamId);
+    const answer = cached ?? (stream ? countFromIndex(this.store, stream.record, plan) : null);
+    if (answer) {
+      const total = plan.parts.reduce((n, p) => n + p.to - p.from, 0);
+      yield { kind: "progress", messagesScanned: 0, bytesScanned: 0, matched: answer.matched, messagesTotal: total, fraction: 1, etaMs: 0, partitions: answer.partitions };
+      yield { ...answer, answeredFrom: cached ? "cache" : "index", elapsedMs: Date.now() - started };
+      if (!cached) this.countCache.set(plan.cacheKey, answer);
+      return;
+    }
+    for await (const out of scanCount(this.source, filter, plan, signal ? { signal } : {})) {
+      if (out.kind === "result") this.countCache.set(plan.cacheKey, out);
+      yield out;
+    }
   }
 
   eventId(stream: ActiveStream, p: Position): string {

@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS grep_match_seq (
   size      INTEGER NOT NULL,
   PRIMARY KEY (sid, epoch, seq)
 ) WITHOUT ROWID;
+-- Count answers time ranges from the index.
+CREATE INDEX IF NOT EXISTS grep_match_seq_ts ON grep_match_seq (sid, ts);
 CREATE TABLE IF NOT EXISTS durable_subscriptions (
   name       TEXT PRIMARY KEY,
   stream_id  TEXT NOT NULL,
@@ -85,6 +87,9 @@ export class IndexStore {
       ),
       matchAt: db.prepare(
         'SELECT epoch, seq, topic, partition, "offset" AS offset, ts AS timestamp, size FROM grep_match_seq WHERE sid = ? AND epoch = ? AND seq = ?',
+      ),
+      matchesInTime: db.prepare(
+        'SELECT epoch, seq, topic, partition, "offset" AS offset, ts AS timestamp, size FROM grep_match_seq WHERE sid = ? AND ts >= ? AND ts < ?',
       ),
       touch: db.prepare("UPDATE streams SET last_used_at = ? WHERE sid = ?"),
       getDurable: db.prepare("SELECT stream_id AS streamId, last_ack AS lastAck FROM durable_subscriptions WHERE name = ?"),
@@ -140,6 +145,11 @@ export class IndexStore {
 
   matchAt(sid: number, epoch: number, seq: number): MatchRow | undefined {
     return this.st.matchAt.get(sid, epoch, seq) as MatchRow | undefined;
+  }
+
+  /** The stream's matches with fromMs <= timestamp < toMs (0 = unbounded), streamed from disk. */
+  iterateMatches(sid: number, fromMs: number, toMs: number): IterableIterator<MatchRow> {
+    return this.st.matchesInTime.iterate(sid, fromMs > 0 ? fromMs : Number.MIN_SAFE_INTEGER, toMs > 0 ? toMs : Number.MAX_SAFE_INTEGER) as IterableIterator<MatchRow>;
   }
 
   touch(sid: number, now: number): void {

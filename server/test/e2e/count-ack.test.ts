@@ -46,6 +46,39 @@ for (const source of sources()) {
       assert.equal(all!.skippedNonJson, 1n);
     });
 
+    it("answers a range the index covers from the index, and a repeated count from the cache", async () => {
+      const client = clientFor("connect", server.url);
+      const base = Date.parse("2026-06-01T00:00:00Z");
+      await produce(client, tp("indexed"), Array.from({ length: 120 }, (_, n) => ({ value: { n, hot: n % 4 === 0, pad: "x".repeat(n) }, timestamp: base + n * 1000, key: [`k${n}`] })));
+      const filter = { topics: [tp("indexed")], query: '{"hot":true}' };
+      const count = async (fromMs = 0n, toMs = 0n) => {
+        let result: CountResult | undefined;
+        for await (const res of client.count({ filter, fromMs, toMs, bucketMs: 30_000n })) if (res.kind.case === "result") result = res.kind.value;
+        return result!;
+      };
+      const scanned = await count(BigInt(base + 10_000), BigInt(base + 100_000));
+      assert.equal(scanned.answeredFrom, "scan");
+      assert.equal(scanned.matched, 22n); // n in [10, 100) with n % 4 == 0
+      const again = await count(BigInt(base + 10_000), BigInt(base + 100_000));
+      assert.equal(again.answeredFrom, "cache");
+      assert.deepEqual([again.matched, again.matchedBytes, again.times, again.sizes], [scanned.matched, scanned.matchedBytes, scanned.times, scanned.sizes]);
+
+      // A subscriber from earliest makes the stream's index cover all history.
+      const r = new StreamReader((signal) => client.subscribe({ filter, start: { position: { case: "earliest", value: true } } }, { signal }));
+      await r.started();
+      await r.events(30);
+      r.close();
+      const fromIndex = await count(BigInt(base + 10_000), BigInt(base + 99_500));
+      assert.equal(fromIndex.answeredFrom, "index");
+      assert.equal(fromIndex.messagesScanned, 0n);
+      const rescanned = await count(BigInt(base + 10_000), BigInt(base + 99_500));
+      assert.equal(rescanned.answeredFrom, "cache");
+      assert.deepEqual([fromIndex.matched, fromIndex.matchedBytes, fromIndex.times, fromIndex.sizes], [scanned.matched, scanned.matchedBytes, scanned.times, scanned.sizes]);
+      const all = await count();
+      assert.equal(all.answeredFrom, "index");
+      assert.equal(all.matched, 30n);
+    });
+
     it("with a window of N, at most N events are unacknowledged; acks are cumulative", async () => {
       const client = clientFor("connect", server.url);
       const r = new StreamReader((signal) => client.subscribe({ filter: { topics: [tp("flow")] }, window: 2 }, { signal }));
