@@ -14,6 +14,10 @@ export interface ServerConfig {
   readonly retentionMs: number;
   readonly retentionBytes: number;
   readonly heartbeatMs: number;
+  /** Disk budget of the index; idle streams are evicted (least recently used first) above it. */
+  readonly indexBudgetBytes: number;
+  /** How long a stream must go unused before it may be evicted. */
+  readonly streamIdleMs: number;
   /** Allowed CORS origins; ["*"] allows any. */
   readonly corsOrigins: string[];
   /** Kafka as the source when set; the embedded log otherwise. */
@@ -39,6 +43,9 @@ Options (environment variable in brackets):
   --retention-ms N       embedded log: delete messages older than this, 0 = never [GREP_STREAMS_RETENTION_MS] (default 7 days)
   --retention-bytes N    embedded log: bytes kept per partition, 0 = unlimited [GREP_STREAMS_RETENTION_BYTES] (default 1 GiB)
   --heartbeat-ms N       heartbeat interval of idle subscriptions [GREP_STREAMS_HEARTBEAT_MS] (default 10000)
+  --index-budget-bytes N disk budget of the index; above it, streams unused for --stream-idle-ms are
+                         evicted, least recently used first [GREP_STREAMS_INDEX_BUDGET_BYTES] (default 1 GiB)
+  --stream-idle-ms N     [GREP_STREAMS_STREAM_IDLE_MS] (default 3600000: one hour)
   --cors-origins LIST    comma-separated allowed browser origins, * for any [GREP_STREAMS_CORS_ORIGINS] (default *)
 Kafka (the source is Kafka when brokers are given, else the embedded log):
   --kafka-brokers LIST   comma-separated host:port [GREP_STREAMS_KAFKA_BROKERS]
@@ -80,6 +87,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       "retention-bytes": { type: "string" },
       "heartbeat-ms": { type: "string" },
       "cors-origins": { type: "string" },
+      "index-budget-bytes": { type: "string" },
+      "stream-idle-ms": { type: "string" },
       "kafka-brokers": { type: "string" },
       "kafka-client-id": { type: "string" },
       "kafka-tls": { type: "boolean" },
@@ -107,6 +116,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     retentionMs: int("retention-ms", values["retention-ms"] ?? env.GREP_STREAMS_RETENTION_MS, 7 * 24 * 3600 * 1000, 0),
     retentionBytes: int("retention-bytes", values["retention-bytes"] ?? env.GREP_STREAMS_RETENTION_BYTES, 1024 ** 3, 0),
     heartbeatMs: int("heartbeat-ms", values["heartbeat-ms"] ?? env.GREP_STREAMS_HEARTBEAT_MS, 10_000, 50),
+    indexBudgetBytes: int("index-budget-bytes", values["index-budget-bytes"] ?? env.GREP_STREAMS_INDEX_BUDGET_BYTES, 1024 ** 3, 0),
+    streamIdleMs: int("stream-idle-ms", values["stream-idle-ms"] ?? env.GREP_STREAMS_STREAM_IDLE_MS, 3_600_000, 0),
     corsOrigins: (values["cors-origins"] ?? env.GREP_STREAMS_CORS_ORIGINS ?? "*").split(",").map((s) => s.trim()).filter(Boolean),
     kafka,
   };

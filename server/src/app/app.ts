@@ -48,7 +48,14 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
   const source = openSource(config, log);
   let engine: Engine | undefined;
   try {
-    engine = await Engine.open({ dataDir: config.dataDir, source, log, heartbeatMs: config.heartbeatMs });
+    engine = await Engine.open({
+      dataDir: config.dataDir,
+      source,
+      log,
+      heartbeatMs: config.heartbeatMs,
+      indexBudgetBytes: config.indexBudgetBytes,
+      streamIdleMs: config.streamIdleMs,
+    });
     const api = await startApi(engine, log, { host: config.host, port: config.port, corsOrigins: config.corsOrigins });
     const stopDemo = config.demo ? startDemoFeed(source, log.child({ component: "demo" })) : () => {};
     const e = engine;

@@ -33,6 +33,11 @@ export interface EngineOptions {
   /** Recent matches kept per stream for live delivery. */
   readonly tailCapacity?: number;
   readonly checkpointMs?: number;
+  /** Disk budget of the index: least recently used idle streams are evicted above it. */
+  readonly indexBudgetBytes?: number;
+  /** A stream nobody subscribed to for this long may be evicted. */
+  readonly streamIdleMs?: number;
+  readonly evictionIntervalMs?: number;
 }
 
 export interface SubscribeOptions {
@@ -59,6 +64,7 @@ export class Engine {
   private readonly subs = new Map<string, Subscription>();
   private readonly countCache = new CountCache();
   private readonly checkpointTimer: NodeJS.Timeout;
+  private readonly evictionTimer: NodeJS.Timeout;
   private readonly opts: Required<Omit<EngineOptions, "source" | "log" | "dataDir">>;
 
   private constructor(readonly source: Source, dataDir: string, private readonly log: Logger, options: EngineOptions) {
@@ -68,6 +74,9 @@ export class Engine {
       batchSize: options.batchSize ?? 500,
       tailCapacity: options.tailCapacity ?? 1024,
       checkpointMs: options.checkpointMs ?? 5_000,
+      indexBudgetBytes: options.indexBudgetBytes ?? 1024 ** 3,
+      streamIdleMs: options.streamIdleMs ?? 3_600_000,
+      evictionIntervalMs: options.evictionIntervalMs ?? 30_000,
     };
     this.store = new IndexStore(join(dataDir, "index.db"));
     this.sequencer = new Sequencer(this.store, (stream, epoch, matches) => {
@@ -86,6 +95,14 @@ export class Engine {
         this.log.error("checkpoint of scan frontiers failed", { err });
       }
     }, this.opts.checkpointMs).unref();
+    this.evictionTimer = setInterval(() => {
+      this.evictIdleStreams().catch((err) => this.log.error("evicting streams failed", { err }));
+    }, this.opts.evictionIntervalMs).unref();
+  }
+
+  /** Evicts idle streams while the index is above its budget (runs on a timer). */
+  evictIdleStreams(): Promise<string[]> {
+    return this.registry.evict(this.opts.indexBudgetBytes, this.opts.streamIdleMs);
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
@@ -128,7 +145,18 @@ export class Engine {
       pageSize: 256,
     });
     const id = randomBytes(12).toString("base64url");
-    const sub: Subscription = { id, stream, cursor, start: pos, durableName: o.durableName, close: () => this.subs.delete(id) };
+    const release = this.registry.retain(stream);
+    const sub: Subscription = {
+      id,
+      stream,
+      cursor,
+      start: pos,
+      durableName: o.durableName,
+      close: () => {
+        this.subs.delete(id);
+        release();
+      },
+    };
     this.subs.set(id, sub);
     return sub;
   }
@@ -201,6 +229,7 @@ export class Engine {
 
   async close(): Promise<void> {
     clearInterval(this.checkpointTimer);
+    clearInterval(this.evictionTimer);
     await this.registry.close();
     await this.matcher.close();
     try {

@@ -35,7 +35,7 @@ export async function resolveStart(registry: StreamRegistry, source: Source, sto
       return firstAtOrAfter(store, stream, start.ms);
     }
     case "after":
-      return afterEventId(stream, start.eventId);
+      return afterEventId(store, stream, start.eventId);
   }
 }
 
@@ -83,7 +83,7 @@ export function parseEventId(field: string, id: string): EventAddress {
   }
 }
 
-function afterEventId(stream: ActiveStream, id: string): Position {
+function afterEventId(store: IndexStore, stream: ActiveStream, id: string): Position {
   const a = parseEventId("after_event_id", id);
   const record = stream.record;
   if (a.streamId !== record.streamId) {
@@ -93,6 +93,13 @@ function afterEventId(stream: ActiveStream, id: string): Position {
     );
   }
   const epoch = record.epochs.find((e) => e.epoch === a.epoch);
+  const evicted = store.evicted(a.streamId);
+  if (!epoch && evicted && a.epoch < evicted.nextEpoch) {
+    throw new RequestError(
+      "not_found",
+      `after_event_id: stream ${a.streamId} was evicted from the index on ${new Date(evicted.evictedAt).toISOString()} (nobody used it and the index was over its disk budget), so this ID can no longer be resolved; subscribe again from a timestamp (e.g. the time of the last event you have) or from earliest, and drop events you already hold`,
+    );
+  }
   if (!epoch) {
     throw new RequestError(
       "not_found",

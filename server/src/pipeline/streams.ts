@@ -20,6 +20,9 @@ export interface ActiveStream extends CursorStream {
 
 interface StreamState extends ActiveStream {
   readonly scans: Map<number, BackfillProgress>;
+  /** Stops this stream's backfills when it is evicted. */
+  readonly abort: AbortController;
+  subscribers: number;
 }
 
 export interface RegistryOptions {
@@ -31,8 +34,10 @@ export interface RegistryOptions {
 export class StreamRegistry {
   private readonly byId = new Map<string, StreamState>();
   private readonly creating = new Map<string, Promise<StreamState>>();
+  private readonly evicting = new Map<string, Promise<void>>();
   private readonly abort = new AbortController();
-  private readonly scans = new Set<Promise<void>>();
+  /** Running backfill scans, with their stream id. */
+  private readonly scans = new Map<Promise<void>, string>();
 
   constructor(
     private readonly store: IndexStore,
@@ -71,12 +76,66 @@ export class StreamRegistry {
   /** The stream of this (compiled) filter, created if new. */
   async open(filter: CompiledFilter): Promise<ActiveStream> {
     const s = this.byId.get(filter.streamId) ?? (await this.create(filter));
+    this.touch(s);
+    return s;
+  }
+
+  /** Counts a subscriber in (while any is open the stream is never evicted); returns the release. */
+  retain(stream: ActiveStream): () => void {
+    const s = this.byId.get(stream.record.streamId);
+    if (!s) return () => {};
+    s.subscribers++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      s.subscribers--;
+      this.touch(s);
+    };
+  }
+
+  /**
+   * Evicts least recently used streams that nobody subscribes to and nobody
+   * used for `idleMs` until the index uses at most `budgetBytes`. Returns the
+   * evicted stream ids.
+   */
+  async evict(budgetBytes: number, idleMs: number): Promise<string[]> {
+    const evicted: string[] = [];
+    if (this.store.usedBytes() <= budgetBytes) return evicted;
     const now = this.opts.now();
-    if (now - s.record.lastUsedAt > 60_000) {
+    const idle = [...this.byId.values()]
+      .filter((s) => s.subscribers === 0 && now - s.record.lastUsedAt >= idleMs)
+      .sort((a, b) => a.record.lastUsedAt - b.record.lastUsedAt);
+    for (const s of idle) {
+      if (this.store.usedBytes() <= budgetBytes) break;
+      const id = s.record.streamId;
+      // Gone from the registry at once: a subscriber arriving meanwhile waits
+      // for the eviction to finish and then gets a fresh stream.
+      this.byId.delete(id);
+      const done = (async () => {
+        s.abort.abort();
+        await this.matcher.detach(s);
+        await Promise.allSettled([...this.scans].filter(([, sid]) => sid === id).map(([p]) => p));
+        this.store.evictStream(s.record, now);
+      })();
+      this.evicting.set(id, done);
+      try {
+        await done;
+      } finally {
+        this.evicting.delete(id);
+      }
+      this.log.info("stream evicted to stay within the index budget", { stream: id, lastUsedAt: new Date(s.record.lastUsedAt).toISOString(), budgetBytes });
+      evicted.push(id);
+    }
+    return evicted;
+  }
+
+  private touch(s: StreamState): void {
+    const now = this.opts.now();
+    if (now - s.record.lastUsedAt > 1_000) {
       s.record.lastUsedAt = now;
       this.store.touch(s.record.sid, now);
     }
-    return s;
   }
 
   /**
@@ -116,13 +175,14 @@ export class StreamRegistry {
 
   async close(): Promise<void> {
     this.abort.abort();
-    await Promise.allSettled([...this.scans]);
+    await Promise.allSettled([...this.scans.keys()]);
   }
 
   private async create(filter: CompiledFilter): Promise<StreamState> {
     const pending = this.creating.get(filter.streamId);
     if (pending) return pending;
     const p = (async () => {
+      await this.evicting.get(filter.streamId)?.catch(() => {});
       const start = await this.matcher.headStart(filter);
       // The projection is per subscriber, not part of the stream.
       const specJson = JSON.stringify({ ...filter.spec, projection: "" });
@@ -143,13 +203,16 @@ export class StreamRegistry {
 
   private wrap(record: StreamRecord, filter: CompiledFilter): StreamState {
     const scans = new Map<number, BackfillProgress>();
-    return { record, filter, tail: new LiveTail(this.opts.tailCapacity), scans, scanProgress: (epoch) => scans.get(epoch) };
+    const abort = new AbortController();
+    // A registry-wide close stops every stream's scans too.
+    this.abort.signal.addEventListener("abort", () => abort.abort(), { once: true });
+    return { record, filter, tail: new LiveTail(this.opts.tailCapacity), scans, scanProgress: (epoch) => scans.get(epoch), abort, subscribers: 0 };
   }
 
   private startScan(s: StreamState, epoch: Epoch): void {
     const progress: BackfillProgress = { scanned: 0, total: 0, matched: 0, startedAt: Date.now() };
     s.scans.set(epoch.epoch, progress);
-    const signal = this.abort.signal;
+    const signal = s.abort.signal;
     const scan = async () => {
       // A failed scan (source unreachable, disk full) retries from its frontier: cursors wait on it.
       for (let attempt = 1; !signal.aborted; attempt++) {
@@ -170,6 +233,6 @@ export class StreamRegistry {
         s.scans.delete(epoch.epoch);
         this.scans.delete(run);
       });
-    this.scans.add(run);
+    this.scans.set(run, s.record.streamId);
   }
 }

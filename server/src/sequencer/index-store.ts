@@ -38,6 +38,14 @@ CREATE TABLE IF NOT EXISTS grep_match_seq (
 ) WITHOUT ROWID;
 -- Count answers time ranges from the index.
 CREATE INDEX IF NOT EXISTS grep_match_seq_ts ON grep_match_seq (sid, ts);
+-- Streams evicted to stay within the disk budget: their IDs get a clear error,
+-- and a stream created again for the same filter numbers its epochs from
+-- next_epoch, so an old event ID can never name a new event.
+CREATE TABLE IF NOT EXISTS evicted_streams (
+  stream_id  TEXT PRIMARY KEY,
+  evicted_at INTEGER NOT NULL,
+  next_epoch INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS durable_subscriptions (
   name       TEXT PRIMARY KEY,
   stream_id  TEXT NOT NULL,
@@ -92,6 +100,13 @@ export class IndexStore {
         'SELECT epoch, seq, topic, partition, "offset" AS offset, ts AS timestamp, size FROM grep_match_seq WHERE sid = ? AND ts >= ? AND ts < ?',
       ),
       touch: db.prepare("UPDATE streams SET last_used_at = ? WHERE sid = ?"),
+      evicted: db.prepare("SELECT evicted_at AS evictedAt, next_epoch AS nextEpoch FROM evicted_streams WHERE stream_id = ?"),
+      putEvicted: db.prepare(
+        "INSERT INTO evicted_streams (stream_id, evicted_at, next_epoch) VALUES (?, ?, ?) ON CONFLICT(stream_id) DO UPDATE SET evicted_at = excluded.evicted_at, next_epoch = excluded.next_epoch",
+      ),
+      deleteMatches: db.prepare("DELETE FROM grep_match_seq WHERE sid = ?"),
+      deleteEpochs: db.prepare("DELETE FROM epochs WHERE sid = ?"),
+      deleteStream: db.prepare("DELETE FROM streams WHERE sid = ?"),
       getDurable: db.prepare("SELECT stream_id AS streamId, last_ack AS lastAck FROM durable_subscriptions WHERE name = ?"),
       putDurable: db.prepare(
         "INSERT INTO durable_subscriptions (name, stream_id, last_ack, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET stream_id = excluded.stream_id, last_ack = excluded.last_ack, updated_at = excluded.updated_at",
@@ -116,11 +131,15 @@ export class IndexStore {
     }));
   }
 
-  /** A new stream with its head epoch 0 starting at `headStart`. */
+  /**
+   * A new stream with its head epoch starting at `headStart`: epoch 0, or
+   * the next number after those of an evicted stream of the same id.
+   */
   createStream(streamId: string, specJson: string, headStart: OffsetMap, now: number): StreamRecord {
     return this.tx(() => {
+      const first = this.evicted(streamId)?.nextEpoch ?? 0;
       const sid = Number(this.st.insertStream.run(streamId, specJson, now, now).lastInsertRowid);
-      const head: Epoch = { epoch: 0, ord: 0, kind: "head", start: new Map(headStart), end: null, lastSeq: 0, complete: false, frontier: new Map(headStart) };
+      const head: Epoch = { epoch: first, ord: 0, kind: "head", start: new Map(headStart), end: null, lastSeq: 0, complete: false, frontier: new Map(headStart) };
       this.insertEpoch(sid, head);
       return { sid, streamId, specJson, createdAt: now, lastUsedAt: now, epochs: [head] };
     });
@@ -154,6 +173,29 @@ export class IndexStore {
 
   touch(sid: number, now: number): void {
     this.st.touch.run(now, sid);
+  }
+
+  evicted(streamId: string): { evictedAt: number; nextEpoch: number } | undefined {
+    return this.st.evicted.get(streamId) as { evictedAt: number; nextEpoch: number } | undefined;
+  }
+
+  /** Deletes a stream and its matches, remembering that it was evicted. */
+  evictStream(stream: StreamRecord, now: number): void {
+    this.tx(() => {
+      const nextEpoch = Math.max(...stream.epochs.map((e) => e.epoch)) + 1;
+      this.st.deleteMatches.run(stream.sid);
+      this.st.deleteEpochs.run(stream.sid);
+      this.st.deleteStream.run(stream.sid);
+      this.st.putEvicted.run(stream.streamId, now, nextEpoch);
+    });
+  }
+
+  /** Bytes of the index file in use (free pages left by deletes excluded). */
+  usedBytes(): number {
+    const pages = this.db.pragma("page_count", { simple: true }) as number;
+    const free = this.db.pragma("freelist_count", { simple: true }) as number;
+    const size = this.db.pragma("page_size", { simple: true }) as number;
+    return (pages - free) * size;
   }
 
   getDurable(name: string): { streamId: string; lastAck: string } | undefined {

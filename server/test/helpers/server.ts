@@ -54,6 +54,8 @@ export interface StartOptions {
   readonly retentionBytes?: number;
   /** Another broker than the test run's. */
   readonly kafkaBrokers?: string[];
+  readonly indexBudgetBytes?: number;
+  readonly streamIdleMs?: number;
 }
 
 export async function startServer(o: StartOptions = {}): Promise<TestServer> {
@@ -70,6 +72,8 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
     retentionMs: o.retentionMs ?? 0,
     retentionBytes: o.retentionBytes ?? 0,
     heartbeatMs: o.heartbeatMs ?? 200,
+    indexBudgetBytes: o.indexBudgetBytes ?? 1024 ** 3,
+    streamIdleMs: o.streamIdleMs ?? 3_600_000,
     corsOrigins: ["*"],
     kafka: source === "kafka" ? { brokers: o.kafkaBrokers ?? [testKafka!], clientId: "grep-streams-test", tls: false, sasl: null } : null,
   };
