@@ -1,6 +1,7 @@
 // The server: the engine behind one port that speaks the Connect protocol,
 // gRPC-Web and gRPC (HTTP/1.1 and cleartext HTTP/2), plus plain HTTP routes:
 // the SSE shim, /healthz and /metrics.
+import { setMaxListeners } from "node:events";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -33,6 +34,8 @@ export interface ApiServer {
 export async function startApi(engine: Engine, log: Logger, o: ApiOptions): Promise<ApiServer> {
   const health = new HealthStatus({ "": ServingStatus.SERVING, [GrepService.typeName]: ServingStatus.SERVING });
   const shutdown = new AbortController();
+  // Connect adds one listener per open request to this signal: many long-lived streams are expected.
+  setMaxListeners(0, shutdown.signal);
   const connect = connectNodeAdapter({
     routes: (router: ConnectRouter) => {
       grepService(engine, log.child({ api: "connect" }))(router);

@@ -12,7 +12,7 @@ import { headEpoch } from "../sequencer/types.js";
 import { Matcher } from "../matcher/matcher.js";
 import { Cursor } from "../cursor/cursor.js";
 import { AckError } from "../cursor/ack-window.js";
-import type { Position } from "../cursor/position.js";
+import { lagAfter, type Position } from "../cursor/position.js";
 import { RequestError } from "../util/request-error.js";
 import { StreamRegistry, type ActiveStream } from "./streams.js";
 import { planCount } from "../count/plan.js";
@@ -225,6 +225,17 @@ export class Engine {
 
   get subscriptionCount(): number {
     return this.subs.size;
+  }
+
+  /** Each open subscription: its stream, the position delivered so far and its lag in events. */
+  subscriptions(): Array<{ id: string; streamId: string; delivered: Position; lag: number; unacked: number }> {
+    return [...this.subs.values()].map((s) => ({
+      id: s.id,
+      streamId: s.stream.record.streamId,
+      delivered: s.cursor.position,
+      lag: lagAfter(s.stream.record.epochs, s.cursor.position),
+      unacked: s.cursor.window.pending,
+    }));
   }
 
   async close(): Promise<void> {

@@ -35,7 +35,6 @@ export class StreamRegistry {
   private readonly byId = new Map<string, StreamState>();
   private readonly creating = new Map<string, Promise<StreamState>>();
   private readonly evicting = new Map<string, Promise<void>>();
-  private readonly abort = new AbortController();
   /** Running backfill scans, with their stream id. */
   private readonly scans = new Map<Promise<void>, string>();
 
@@ -174,7 +173,7 @@ export class StreamRegistry {
   }
 
   async close(): Promise<void> {
-    this.abort.abort();
+    for (const s of this.byId.values()) s.abort.abort();
     await Promise.allSettled([...this.scans.keys()]);
   }
 
@@ -204,8 +203,6 @@ export class StreamRegistry {
   private wrap(record: StreamRecord, filter: CompiledFilter): StreamState {
     const scans = new Map<number, BackfillProgress>();
     const abort = new AbortController();
-    // A registry-wide close stops every stream's scans too.
-    this.abort.signal.addEventListener("abort", () => abort.abort(), { once: true });
     return { record, filter, tail: new LiveTail(this.opts.tailCapacity), scans, scanProgress: (epoch) => scans.get(epoch), abort, subscribers: 0 };
   }
 
