@@ -12,6 +12,11 @@ export async function metricsText(engine: Engine): Promise<string> {
   };
   gauge("grep_streams_subscriptions", "Open subscriptions.", [["", engine.subscriptionCount]]);
   gauge("grep_streams_streams", "Streams (distinct filters) in the index.", [["", engine.registry.size]]);
+  lines.push("# HELP grep_streams_delivered_events_total Events delivered, by where the payload came from.", "# TYPE grep_streams_delivered_events_total counter");
+  lines.push(`grep_streams_delivered_events_total{payload="live_tail"} ${engine.delivery.fromTail}`);
+  lines.push(`grep_streams_delivered_events_total{payload="source_read"} ${engine.delivery.fromSource}`);
+  lines.push("# HELP grep_streams_history_scanned_messages_total Messages read by backfill scans.", "# TYPE grep_streams_history_scanned_messages_total counter");
+  lines.push(`grep_streams_history_scanned_messages_total ${engine.registry.historyScanned}`);
   const topics = await engine.source.listTopics();
   const skips = topics.map((t) => [t.name, engine.matcher.skips(t.name)] as const);
   lines.push("# HELP grep_streams_skipped_messages_total Messages the matcher skipped for filters that need a JSON value or a string-array key.");

@@ -32,7 +32,16 @@ export type CursorItem =
   | { readonly kind: "progress"; readonly epoch: number; readonly scanned: number; readonly total: number; readonly matched: number; readonly etaMs: number }
   | { readonly kind: "heartbeat"; readonly head: Position; readonly lag: number };
 
+/** Where delivered payloads came from, for metrics and tests. */
+export interface DeliveryStats {
+  /** Live matches passed through from the matcher (no read). */
+  fromTail: number;
+  /** Replayed matches read from the source by address. */
+  fromSource: number;
+}
+
 export interface CursorOptions {
+  readonly stats: DeliveryStats;
   readonly window: number;
   readonly heartbeatMs: number;
   readonly progressMs: number;
@@ -118,11 +127,13 @@ export class Cursor {
   private async *page(epoch: Epoch, max: number): AsyncGenerator<CursorItem> {
     const live = epoch.kind === "head" ? this.stream.tail.after(epoch.epoch, this.pos.seq, max) : null;
     if (live) {
+      this.opts.stats.fromTail += live.length;
       for (const m of live) yield this.deliver(m.row, m.record);
       return;
     }
     const rows = this.store.readMatches(this.stream.record.sid, epoch.epoch, this.pos.seq, max);
     const records = await readPayloads(this.source, rows);
+    this.opts.stats.fromSource += rows.length;
     let missing: MatchRow[] = [];
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;

@@ -10,7 +10,7 @@ import { Sequencer } from "../sequencer/sequencer.js";
 import { encodeEventId } from "../sequencer/event-id.js";
 import { headEpoch } from "../sequencer/types.js";
 import { Matcher } from "../matcher/matcher.js";
-import { Cursor } from "../cursor/cursor.js";
+import { Cursor, type DeliveryStats } from "../cursor/cursor.js";
 import { AckError } from "../cursor/ack-window.js";
 import { lagAfter, type Position } from "../cursor/position.js";
 import { RequestError } from "../util/request-error.js";
@@ -63,6 +63,8 @@ export class Engine {
   readonly registry: StreamRegistry;
   private readonly subs = new Map<string, Subscription>();
   private readonly countCache = new CountCache();
+  /** Where delivered payloads came from (live tail or the source). */
+  readonly delivery: DeliveryStats = { fromTail: 0, fromSource: 0 };
   private readonly checkpointTimer: NodeJS.Timeout;
   private readonly evictionTimer: NodeJS.Timeout;
   private readonly opts: Required<Omit<EngineOptions, "source" | "log" | "dataDir">>;
@@ -139,6 +141,7 @@ export class Engine {
       this.store.putDurable(o.durableName, filter.streamId, this.eventId(stream, pos), Date.now());
     }
     const cursor = new Cursor(stream, this.store, this.source, pos, {
+      stats: this.delivery,
       window: o.window,
       heartbeatMs: this.opts.heartbeatMs,
       progressMs: this.opts.progressMs,

@@ -64,6 +64,16 @@ export class StreamRegistry {
     }
   }
 
+  private scannedByFinishedRuns = 0;
+  private readonly running = new Set<BackfillProgress>();
+
+  /** Messages read from the source by backfill scans since the start (running ones included). */
+  get historyScanned(): number {
+    let n = this.scannedByFinishedRuns;
+    for (const p of this.running) n += p.scanned;
+    return n;
+  }
+
   get size(): number {
     return this.byId.size;
   }
@@ -225,8 +235,11 @@ export class StreamRegistry {
         }
       }
     };
+    this.running.add(progress);
     const run = scan()
       .finally(() => {
+        this.running.delete(progress);
+        this.scannedByFinishedRuns += progress.scanned;
         s.scans.delete(epoch.epoch);
         this.scans.delete(run);
       });
