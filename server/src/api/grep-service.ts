@@ -37,7 +37,7 @@ export function specOf(f: Filter | undefined): FilterSpec {
   };
 }
 
-export function startOf(s: StartPosition | undefined): StartSpec {
+export function startSpecOf(s: StartPosition | undefined): StartSpec {
   const p = s?.position;
   switch (p?.case) {
     case "earliest":
@@ -115,7 +115,7 @@ export function grepService(engine: Engine, log: Logger) {
         try {
           const filter = engine.compile(specOf(req.filter));
           const sub = await engine.subscribe(filter, {
-            start: startOf(req.start),
+            start: startSpecOf(req.start),
             window: req.window,
             ...(req.durableName ? { durableName: req.durableName } : {}),
           });
