@@ -157,7 +157,7 @@ export function heartbeatOf(h: Heartbeat): HeartbeatItem {
   return { type: "heartbeat", headEventId: h.headEventId, lag: Number(h.lag), serverTime: new Date(Number(h.serverTimeMs)) };
 }
 
-export interface PartitionProgress {
+export interface GrepPartitionProgress {
   readonly topic: string;
   readonly partition: number;
   readonly scanned: number;
@@ -165,17 +165,17 @@ export interface PartitionProgress {
   readonly matched: number;
 }
 
-export interface CountProgress {
+export interface GrepCountProgress {
   readonly messagesScanned: number;
   readonly bytesScanned: number;
   readonly matched: number;
   readonly messagesTotal: number;
   readonly fraction: number;
   readonly etaMs: number;
-  readonly partitions: readonly PartitionProgress[];
+  readonly partitions: readonly GrepPartitionProgress[];
 }
 
-export interface CountResult {
+export interface GrepCountResult {
   readonly matched: number;
   readonly messagesScanned: number;
   readonly bytesScanned: number;
@@ -185,17 +185,17 @@ export interface CountResult {
   /** Value sizes: counts of values of at most `leBytes` bytes (the last bucket, 0, has no bound). */
   readonly sizes: readonly { leBytes: number; count: number }[];
   readonly times: readonly { start: Date; count: number }[];
-  readonly partitions: readonly PartitionProgress[];
+  readonly partitions: readonly GrepPartitionProgress[];
   readonly elapsedMs: number;
   /** "scan", "index" or "cache", as the server says. */
   readonly answeredFrom: string;
 }
 
-function partitionProgressOf(p: PartitionProgressMessage): PartitionProgress {
+function partitionProgressOf(p: PartitionProgressMessage): GrepPartitionProgress {
   return { topic: p.topic, partition: p.partition, scanned: Number(p.scanned), total: Number(p.total), matched: Number(p.matched) };
 }
 
-export function countProgressOf(p: CountProgressMessage): CountProgress {
+export function countProgressOf(p: CountProgressMessage): GrepCountProgress {
   return {
     messagesScanned: Number(p.messagesScanned),
     bytesScanned: Number(p.bytesScanned),
@@ -207,7 +207,7 @@ export function countProgressOf(p: CountProgressMessage): CountProgress {
   };
 }
 
-export function countResultOf(r: CountResultMessage): CountResult {
+export function countResultOf(r: CountResultMessage): GrepCountResult {
   return {
     matched: Number(r.matched),
     messagesScanned: Number(r.messagesScanned),

@@ -6,11 +6,10 @@
 // caller asks for the next item, so a slow caller slows the reading (and,
 // with a window, the server).
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { CallOptions, Client } from "@connectrpc/connect";
+import { Code, type CallOptions, type Client } from "@connectrpc/connect";
 import type { GrepService, StartPositionSchema, SubscribeResponse } from "./gen/grepstreams/v1/grep_pb.js";
 import { backoffDelay, defaultBackoff, sleep, type BackoffOptions } from "./backoff.js";
 import { GrepStreamsError, toGrepStreamsError } from "./errors.js";
-import { Code } from "@connectrpc/connect";
 import { eventOf, filterOf, gapOf, heartbeatOf, progressOf, startedOf, type GrepFilter, type SubscriptionItem } from "./convert.js";
 
 export type Start = "latest" | "earliest" | Date | { readonly afterEventId: string };
@@ -53,7 +52,7 @@ const DURABLE_ACK_EVERY = 64;
 /** Pending acks go out when no message came for this long: the caller is waiting, nothing is buffered. */
 const ACK_IDLE_MS = 20;
 
-type GrepClient = Client<typeof GrepService>;
+type RpcClient = Client<typeof GrepService>;
 
 /** One connection (one Subscribe call) and what belongs to it. */
 interface Connection {
@@ -66,7 +65,7 @@ interface Connection {
   pendingCount: number;
 }
 
-export function subscribe(client: GrepClient, filter: GrepFilter, o: SubscribeOptions, callOptions: CallOptions): Subscription {
+export function subscribe(client: RpcClient, filter: GrepFilter, o: SubscribeOptions, callOptions: CallOptions): Subscription {
   return new ResumingSubscription(client, filter, o, callOptions);
 }
 
@@ -95,7 +94,7 @@ class ResumingSubscription implements Subscription {
   private iterator: AsyncGenerator<SubscriptionItem> | undefined;
 
   constructor(
-    private readonly client: GrepClient,
+    private readonly client: RpcClient,
     private readonly filter: GrepFilter,
     private readonly o: SubscribeOptions,
     private readonly callOptions: CallOptions,
@@ -136,6 +135,7 @@ class ResumingSubscription implements Subscription {
         this.conn = conn;
         this.connections++;
         let error: GrepStreamsError | undefined;
+        let failed = false;
         try {
           const call = this.client.subscribe(this.request(), { ...this.callOptions, signal: conn.abort.signal });
           const messages = call[Symbol.asyncIterator]();
@@ -150,10 +150,17 @@ class ResumingSubscription implements Subscription {
             if (item.type === "event") this.consumed(item.event.id, conn);
           }
         } catch (err) {
+          failed = true;
           if (this.closed || this.o.signal?.aborted) break;
           error = conn.failure ?? toGrepStreamsError(err);
           if (!error.transient) throw error;
         } finally {
+          // The caller broke off at a yield: ack what it consumed before the
+          // connection (and with it the server's subscription) goes.
+          if (!failed) {
+            this.flushAcks(conn);
+            await this.ackChain;
+          }
           conn.abort.abort();
           if (this.conn === conn) this.conn = undefined;
         }

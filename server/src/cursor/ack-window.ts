@@ -34,10 +34,10 @@ export class AckWindow {
     if (this.size > 0) this.unacked.push(p);
   }
 
-  /** Acknowledges everything up to and including `p`. */
-  ack(p: Position): void {
+  /** Acknowledges everything up to and including `p`; false when `p` was acknowledged already. */
+  ack(p: Position): boolean {
     const epochs = this.epochs();
-    if (this.lastAcked && compare(epochs, p, this.lastAcked) <= 0) return; // an old ack: nothing to do
+    if (this.lastAcked && compare(epochs, p, this.lastAcked) <= 0) return false; // an old ack: nothing to do
     if (!this.lastDelivered || compare(epochs, p, this.lastDelivered) > 0) {
       throw new AckError("the event ID was not delivered to this subscription yet");
     }
@@ -48,6 +48,7 @@ export class AckWindow {
     const b = this.bell;
     this.bell = null;
     b?.();
+    return true;
   }
 
   /** Resolves after the next ack, `ms`, or abort. */

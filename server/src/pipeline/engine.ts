@@ -172,13 +172,15 @@ export class Engine {
     if (a.streamId !== sub.stream.record.streamId || !sub.stream.record.epochs.some((e) => e.epoch === a.epoch)) {
       throw new RequestError("invalid_argument", "event_id: not an event of this subscription's stream");
     }
+    let advanced: boolean;
     try {
-      sub.cursor.window.ack({ epoch: a.epoch, seq: a.seq });
+      advanced = sub.cursor.window.ack({ epoch: a.epoch, seq: a.seq });
     } catch (err) {
       if (err instanceof AckError) throw new RequestError("invalid_argument", `event_id: ${err.message}`, { cause: err });
       throw err;
     }
-    if (sub.durableName) this.store.putDurable(sub.durableName, a.streamId, eventId, Date.now());
+    // Only forward: a late, older ack must not move a durable subscription back.
+    if (advanced && sub.durableName) this.store.putDurable(sub.durableName, a.streamId, eventId, Date.now());
     return sub.cursor.window.pending;
   }
 

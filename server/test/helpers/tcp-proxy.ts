@@ -24,7 +24,7 @@ export interface TcpProxy {
   readonly dropped: number;
   /** Cuts every open connection now; new ones are accepted as before. */
   dropAll(): void;
-  /** From now on, cuts each new connection after a random number of bytes; `null` stops that. */
+  /** From now on, cuts each connection (open or new) after a random number of further bytes; `null` stops that. */
   dropRandomly(drops: RandomDrops | null): void;
   close(): Promise<void>;
 }
@@ -42,14 +42,18 @@ export async function startTcpProxy(targetPort: number, targetHost = "127.0.0.1"
   let drops: { random: () => number; min: number; max: number } | null = null;
   let accepted = 0;
   let dropped = 0;
+  const newBudget = () => (drops ? Math.floor(drops.min + drops.random() * (drops.max - drops.min + 1)) : Infinity);
 
-  const cut = (p: Pair, counted: boolean) => {
+  /** Ends the pair abruptly; with `last`, `to` first gets those bytes and a clean end (a truncated message). */
+  const cut = (p: Pair, counted: boolean, last?: { to: Socket; bytes: Buffer }) => {
     if (p.cut) return;
     p.cut = true;
     pairs.delete(p);
     if (counted) dropped++;
-    p.client.destroy();
-    p.upstream.destroy();
+    for (const s of [p.client, p.upstream]) {
+      if (s === last?.to) s.end(last.bytes, () => s.destroy());
+      else s.destroy();
+    }
   };
 
   /** Forwards `from` to `to`, spending the pair's budget; past it, forwards the rest of the budget and cuts. */
@@ -57,8 +61,7 @@ export async function startTcpProxy(targetPort: number, targetHost = "127.0.0.1"
     from.on("data", (chunk: Buffer) => {
       if (p.cut) return;
       if (chunk.length >= p.budget) {
-        to.write(chunk.subarray(0, p.budget));
-        cut(p, true);
+        cut(p, true, { to, bytes: chunk.subarray(0, p.budget) });
         return;
       }
       p.budget -= chunk.length;
@@ -78,8 +81,7 @@ export async function startTcpProxy(targetPort: number, targetHost = "127.0.0.1"
   const server: Server = createServer({ allowHalfOpen: true }, (client) => {
     accepted++;
     const upstream = connect({ port: targetPort, host: targetHost, allowHalfOpen: true });
-    const budget = drops ? Math.floor(drops.min + drops.random() * (drops.max - drops.min + 1)) : Infinity;
-    const p: Pair = { client, upstream, budget, cut: false };
+    const p: Pair = { client, upstream, budget: newBudget(), cut: false };
     pairs.add(p);
     forward(p, client, upstream);
     forward(p, upstream, client);
@@ -105,6 +107,7 @@ export async function startTcpProxy(targetPort: number, targetHost = "127.0.0.1"
     dropRandomly(d) {
       if (d && (d.minBytes < 0 || d.maxBytes < d.minBytes)) throw new Error("tcp proxy: need 0 <= minBytes <= maxBytes");
       drops = d ? { random: mulberry32(d.seed), min: d.minBytes, max: d.maxBytes } : null;
+      for (const p of pairs) p.budget = newBudget();
     },
     async close() {
       const closed = once(server, "close");
