@@ -103,7 +103,7 @@ export class PartitionReader {
         });
       }
       try {
-        this.process(records);
+        this.process(this.position, records);
       } catch (err) {
         this.log.error("writing matches to the index failed; retrying the batch", { topic: this.topic, partition: this.partition, err });
         await this.pause();
@@ -113,10 +113,18 @@ export class PartitionReader {
     }
   }
 
-  private process(records: readonly SourceRecord[]): void {
+  /**
+   * Matches a batch read from `batchStart`. A member whose frontier is below
+   * `batchStart` joined while the read was in flight: it has not seen
+   * [frontier, batchStart) yet, so it takes no part in this batch (neither
+   * matches nor a frontier move) and gets everything, in order, from the
+   * rewind its join requested.
+   */
+  private process(batchStart: number, records: readonly SourceRecord[]): void {
     const matches = new Map<StreamRecord, SourceRecord[]>();
     const { index, skips, streams } = this.members;
     const candidates = this.candidates;
+    const frontierOf = (s: MatcherStream) => headEpoch(s.record).frontier.get(this.pk) ?? 0;
     for (const record of records) {
       const parsed = parseRecord(record);
       if (record.value !== null && !parsed.valueOk) skips.nonJson++;
@@ -124,7 +132,8 @@ export class PartitionReader {
       candidates.length = 0;
       index.candidates(parsed.valueOk ? parsed.value : undefined, candidates);
       for (const s of candidates) {
-        if (record.offset < (headEpoch(s.record).frontier.get(this.pk) ?? 0)) continue;
+        const frontier = frontierOf(s);
+        if (frontier < batchStart || record.offset < frontier) continue;
         if (!matchesParsed(s.filter, parsed)) continue;
         let list = matches.get(s.record);
         if (!list) matches.set(s.record, (list = []));
@@ -132,8 +141,8 @@ export class PartitionReader {
       }
     }
     const next = records[records.length - 1]!.offset + 1;
-    const recordsOf = [...streams].map((s) => s.record);
-    this.sequencer.commitHead(this.pk, next, recordsOf, matches);
+    const members = [...streams].filter((s) => frontierOf(s) >= batchStart).map((s) => s.record);
+    this.sequencer.commitHead(this.pk, next, members, matches);
   }
 
   private pause(): Promise<void> {

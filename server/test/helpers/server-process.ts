@@ -54,6 +54,8 @@ export class ServerProcess {
   readonly lives: Life[] = [];
   /** Log records with level "error" of every life, tagged with the life's number. */
   readonly errors: Array<{ life: number; rec: LogRecord }> = [];
+  /** Log records with level "warn". */
+  readonly warnings: Array<{ life: number; rec: LogRecord }> = [];
   /** The last stderr lines (all lives), for failure messages. */
   readonly tail: string[] = [];
 
@@ -95,6 +97,7 @@ export class ServerProcess {
           return;
         }
         if (rec.level === "error") this.errors.push({ life: n, rec });
+        if (rec.level === "warn") this.warnings.push({ life: n, rec });
         if (rec.msg === "grep-streams is ready") {
           clearTimeout(timer);
           resolve(String(rec.url));
