@@ -44,6 +44,15 @@ export interface ProducedRecord {
   readonly timestamp: number;
 }
 
+/** What a source's append step reports, so it can notify its watchers after the write. */
+export interface ProduceResult {
+  readonly records: ProducedRecord[];
+  /** The topic did not exist before this batch. */
+  readonly created: boolean;
+  /** Each partition the batch touched and its new end offset, by partition number. */
+  readonly ends: ReadonlyArray<readonly [partition: number, end: number]>;
+}
+
 /** What a source tells its watchers. Both calls are hints: readers re-read. */
 export interface SourceListener {
   /** Messages were appended: `end` is the partition's new end offset. */

@@ -2,20 +2,12 @@
 // in one transaction with dense offsets per partition.
 
 import { Partitioner } from "../partitioner.js";
-import type { ProducedRecord, ProduceInput } from "../types.js";
+import type { ProducedRecord, ProduceInput, ProduceResult } from "../types.js";
 import { encodeHeaders } from "./headers.js";
 import type { Db } from "./schema.js";
 import type { Statements, TopicRow } from "./statements.js";
 import type { TopicDirectory } from "./topics.js";
 import { validateNonNegative } from "../validation.js";
-
-export interface AppendResult {
-  readonly records: ProducedRecord[];
-  /** The topic did not exist before this batch. */
-  readonly created: boolean;
-  /** Each partition the batch touched and its new end offset, by partition number. */
-  readonly ends: ReadonlyArray<readonly [partition: number, end: number]>;
-}
 
 /** A message ready to insert: validated, placed and with its headers encoded. */
 interface Planned {
@@ -43,7 +35,7 @@ export class Appender {
   readonly #s: Statements;
   readonly #topics: TopicDirectory;
   readonly #partitioner = new Partitioner();
-  readonly #write: (target: Target, batch: readonly Planned[], now: number) => { topic: TopicRow; result: AppendResult };
+  readonly #write: (target: Target, batch: readonly Planned[], now: number) => { topic: TopicRow; result: ProduceResult };
 
   constructor(db: Db, statements: Statements, topics: TopicDirectory) {
     this.#s = statements;
@@ -54,7 +46,7 @@ export class Appender {
   }
 
   /** Appends `messages` to `topic`, creating it with `defaultPartitions` partitions if new. */
-  append(topic: string, messages: readonly ProduceInput[], defaultPartitions: number, now: number): AppendResult {
+  append(topic: string, messages: readonly ProduceInput[], defaultPartitions: number, now: number): ProduceResult {
     const existing = this.#topics.find(topic);
     const target: Target = existing ?? { id: undefined, name: topic, partitions: defaultPartitions };
     // Everything is checked before the transaction, so a bad message leaves no trace, not even a new topic.
@@ -72,7 +64,7 @@ export class Appender {
     return { partition, timestamp, key: m.key, value: m.value, headers: encodeHeaders(m.headers) };
   }
 
-  #insert(target: Target, batch: readonly Planned[], now: number): { topic: TopicRow; result: AppendResult } {
+  #insert(target: Target, batch: readonly Planned[], now: number): { topic: TopicRow; result: ProduceResult } {
     const topic: TopicRow =
       target.id === undefined
         ? this.#topics.insert(target.name, target.partitions, now)

@@ -12,9 +12,9 @@
 // drop the second batch as a duplicate while acknowledging it
 // (platformatic/kafka#326).
 
-import { ProduceAcks, type MessageToProduce, type ProduceResult } from "@platformatic/kafka";
+import { ProduceAcks, type MessageToProduce, type ProduceResult as ClientProduceResult } from "@platformatic/kafka";
 import { Partitioner } from "../partitioner.js";
-import { SourceArgumentError, type ProducedRecord, type ProduceInput } from "../types.js";
+import { SourceArgumentError, type ProducedRecord, type ProduceInput, type ProduceResult } from "../types.js";
 import { validateNonNegative, validateTopicName } from "../validation.js";
 import type { KafkaClients } from "./clients.js";
 import { isUnknownTopic } from "./errors.js";
@@ -24,14 +24,6 @@ import { createTopic, findTopic, isInternalTopic, waitForTopic } from "./topics.
 const CHUNK_BYTES = 512 * 1024;
 /** Per-record overhead estimate (varints, attributes, offset and timestamp deltas). */
 const RECORD_OVERHEAD = 24;
-
-export interface ProduceOutcome {
-  readonly records: ProducedRecord[];
-  /** This call created the topic. */
-  readonly created: boolean;
-  /** Each partition written and its end after the write, by partition number. */
-  readonly ends: ReadonlyArray<readonly [partition: number, end: number]>;
-}
 
 interface Planned {
   readonly partition: number;
@@ -54,7 +46,7 @@ export class Publisher {
   }
 
   /** An empty batch returns at once and, as in the embedded log, does not create the topic. */
-  async produce(topic: string, messages: readonly ProduceInput[]): Promise<ProduceOutcome> {
+  async produce(topic: string, messages: readonly ProduceInput[]): Promise<ProduceResult> {
     validateTopicName(topic);
     if (isInternalTopic(topic)) {
       throw new SourceArgumentError(`invalid topic name "${topic}": names starting with "__" are reserved for Kafka's internal topics`);
@@ -65,7 +57,7 @@ export class Publisher {
     return run;
   }
 
-  async #produce(topic: string, messages: readonly ProduceInput[], retried = false): Promise<ProduceOutcome> {
+  async #produce(topic: string, messages: readonly ProduceInput[], retried = false): Promise<ProduceResult> {
     const { consumer, admin, producer } = this.#clients;
     const now = Date.now();
     let info = await findTopic(consumer, topic);
@@ -86,7 +78,7 @@ export class Publisher {
     const records: ProducedRecord[] = new Array(plan.length);
     const ends = new Map<number, number>();
     for (const [first, chunk] of chunks(plan)) {
-      let result: ProduceResult;
+      let result: ClientProduceResult;
       try {
         result = await this.#send(chunk.map((p) => p.message));
       } catch (err) {
@@ -115,7 +107,7 @@ export class Publisher {
     return { records, created, ends: [...ends].sort((a, b) => a[0] - b[0]) };
   }
 
-  async #send(messages: MessageToProduce[]): Promise<ProduceResult> {
+  async #send(messages: MessageToProduce[]): Promise<ClientProduceResult> {
     const { producer } = this.#clients;
     if (this.#uncertain) {
       // After a failed send the client has not advanced its sequence numbers, so
