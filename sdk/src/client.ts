@@ -59,6 +59,21 @@ export interface GrepClient {
   /** Appends messages to `topic` (created if missing). Not retried: a retry could write twice. */
   produce(topic: string, messages: readonly ProduceInput[]): Promise<GrepProducedRecord[]>;
   listTopics(): Promise<{ source: string; topics: GrepTopic[] }>;
+  /** Checks a filter without subscribing: what is wrong and where, or the stream it names. */
+  validateFilter(filter: GrepFilter, options?: { signal?: AbortSignal }): Promise<GrepFilterValidation>;
+}
+
+/** The answer of validateFilter. */
+export type GrepFilterValidation =
+  | { readonly ok: true; readonly streamId: string; readonly canonicalFilter: string; readonly warnings: readonly string[] }
+  | { readonly ok: false; readonly problems: readonly GrepFilterProblem[] };
+
+export interface GrepFilterProblem {
+  /** The filter field, e.g. "query" or "topic_regex". */
+  readonly field: string;
+  /** Where inside the field, e.g. "query.$and[1].price". */
+  readonly location: string;
+  readonly message: string;
 }
 
 export function createGrepClient(transport: Transport, options: GrepClientOptions = {}): GrepClient {
@@ -109,6 +124,17 @@ export function createGrepClient(transport: Transport, options: GrepClientOption
         const res = await client.produce({ topic, messages: out }, callOptions);
         return res.records.map((r) => ({ partition: r.partition, offset: Number(r.offset), timestamp: new Date(Number(r.timestampMs)) }));
       } catch (err) {
+        throw toGrepStreamsError(err);
+      }
+    },
+
+    async validateFilter(filter, o = {}) {
+      try {
+        const res = await client.validateFilter({ filter: filterOf(filter) }, { ...callOptions, ...(o.signal ? { signal: o.signal } : {}) });
+        if (res.problems.length > 0) return { ok: false, problems: res.problems.map(({ field, location, message }) => ({ field, location, message })) };
+        return { ok: true, streamId: res.streamId, canonicalFilter: res.canonicalFilter, warnings: res.warnings };
+      } catch (err) {
+        if (o.signal?.aborted) throw o.signal.reason;
         throw toGrepStreamsError(err);
       }
     },

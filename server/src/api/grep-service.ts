@@ -9,6 +9,7 @@ import {
   type ProduceRequest,
   type StartPosition,
   type SubscribeRequest,
+  type ValidateFilterRequest,
   type SubscribeResponseSchema,
   type CountResponseSchema,
 } from "@grep-streams/sdk/gen/grepstreams/v1/grep_pb.js";
@@ -203,6 +204,16 @@ export function grepService(engine: Engine, log: Logger) {
       async produce(req: ProduceRequest) {
         try {
           return await produce(engine, req);
+        } catch (err) {
+          throw logged(log, err);
+        }
+      },
+
+      async validateFilter(req: ValidateFilterRequest) {
+        try {
+          const v = engine.validate(specOf(req.filter));
+          if (!v.ok) return { problems: [{ field: v.field, location: v.location, message: v.message }] };
+          return { streamId: v.filter.streamId, canonicalFilter: v.filter.canonical, warnings: await engine.warningsFor(v.filter) };
         } catch (err) {
           throw logged(log, err);
         }

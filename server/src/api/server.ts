@@ -1,6 +1,6 @@
 // The server: the engine behind one port that speaks the Connect protocol,
 // gRPC-Web and gRPC (HTTP/1.1 and cleartext HTTP/2), plus plain HTTP routes:
-// the SSE shim, /healthz and /metrics.
+// the SSE shim, /healthz, /metrics and the browser console at /.
 import { setMaxListeners } from "node:events";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectRouter } from "@connectrpc/connect";
@@ -14,6 +14,7 @@ import type { Logger } from "../util/log.js";
 import { grepService } from "./grep-service.js";
 import { handleSse, SSE_PATH } from "./sse.js";
 import { metricsText } from "./metrics.js";
+import { loadConsole } from "./console.js";
 import { listen, type Listener } from "./transport/listener.js";
 import { withCors } from "./transport/cors.js";
 import { createHealthService, Health, HealthStatus, ServingStatus } from "./transport/health.js";
@@ -45,6 +46,8 @@ export async function startApi(engine: Engine, log: Logger, o: ApiOptions): Prom
     shutdownSignal: shutdown.signal,
   });
   const sseLog = log.child({ api: "sse" });
+  const consoleFiles = loadConsole();
+  if (!consoleFiles.built) log.warn("the console is not built: / answers 404 until `npm run build` builds it");
   const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (req.method === "GET" || req.method === "HEAD") {
@@ -67,6 +70,7 @@ export async function startApi(engine: Engine, log: Logger, o: ApiOptions): Prom
         );
         return;
       }
+      if (consoleFiles.handle(req, res, url.pathname)) return;
     }
     connect(req, res);
   };

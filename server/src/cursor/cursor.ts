@@ -85,6 +85,13 @@ export class Cursor {
           }
           continue;
         }
+        // A scan that finds many matches keeps the cursor busy delivering
+        // them: report its progress between pages too, not only when caught up.
+        const busyScan = epoch.kind === "backfill" ? this.stream.scanProgress(epoch.epoch) : undefined;
+        if (busyScan && Date.now() - lastProgress >= this.opts.progressMs) {
+          lastProgress = Date.now();
+          yield progressOf(epoch, busyScan);
+        }
         const room = this.opts.window > 0 ? this.opts.window - this.window.pending : this.opts.pageSize;
         for await (const item of this.page(epoch, Math.min(room, this.opts.pageSize))) {
           lastOutput = Date.now();

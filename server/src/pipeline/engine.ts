@@ -123,6 +123,19 @@ export class Engine {
     }
   }
 
+  /**
+   * Checks a filter as compile() would, without opening anything: the filter,
+   * or the problem (field, location and the message compile() would throw).
+   */
+  validate(spec: FilterSpec): { ok: true; filter: CompiledFilter } | { ok: false; field: string; location: string; message: string } {
+    try {
+      return { ok: true, filter: compileFilter(spec) };
+    } catch (err) {
+      if (err instanceof FilterError) return { ok: false, field: err.field, location: err.location, message: `filter.${err.message}` };
+      throw err;
+    }
+  }
+
   async subscribe(filter: CompiledFilter, o: SubscribeOptions): Promise<Subscription> {
     const stream = await this.registry.open(filter);
     let start = o.start;
