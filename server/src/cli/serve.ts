@@ -45,9 +45,12 @@ function welcome(url: string, config: ServerConfig): string {
 
   echo '{"type":"hello","n":1}' | npx grep-streams produce${server} my-topic --key tenant-1,user-1
 `;
+  const consoleUrl = config.demo ? `${url}/?topic=${DEMO_TOPIC}&q=${encodeURIComponent('{"amount":{"$gt":300}}')}` : `${url}/`;
   return `
 grep-streams listening on ${url}  (Connect, gRPC-Web and gRPC on one port; SSE at ${url}/v1/subscribe)
 data directory: ${config.dataDir}
+
+Open the console in a browser: ${consoleUrl}
 
 ${demo}`;
 }

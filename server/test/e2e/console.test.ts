@@ -16,7 +16,7 @@ import { ensureChromium, launchChromium, type TestBrowser } from "../helpers/bro
 
 const repo = fileURLToPath(new URL("../../../../", import.meta.url));
 const shots = resolve(repo, process.env.GREP_STREAMS_SCREENSHOT_DIR ?? "server/dist/screenshots");
-const WINDOW = 200; // server/web/src/live-stream.ts
+const WINDOW = 1000; // server/web/src/live-stream.ts
 
 const missing = ensureChromium();
 if (missing) process.stderr.write(`\n*** SKIPPING the browser console tests: ${missing} ***\n\n`);
@@ -227,6 +227,10 @@ describe("the browser console", { skip: missing ?? false }, () => {
     await waitForTotal(page, more + 1);
     const rows = await shownRows(page);
     assert.equal(JSON.parse(rows[0]!.value).n, more + 1, "newest first after resuming");
+    // Only what is visible (and a few more) is in the DOM, however many rows there are.
+    assert.ok(rows.length > 10 && rows.length < 60, `${rows.length} rows drawn of ${more + 1}`);
+    await page.locator("#viewport").evaluate((v) => (v.scrollTop = v.scrollHeight));
+    await page.waitForFunction(() => Array.from(document.querySelectorAll("#rows .event .c-value")).some((c) => c.textContent === '{"n":1}'));
     await page.close();
   });
 

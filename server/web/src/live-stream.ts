@@ -5,7 +5,7 @@
 import type { GrepClient, GrepFilter, GrepStreamsError, ProgressItem, Start, Subscription } from "@grep-streams/sdk";
 import { rowOf, type Row } from "./rows";
 
-export const WINDOW = 200;
+export const WINDOW = 1000;
 
 export type StreamState =
   | { readonly kind: "connecting" }

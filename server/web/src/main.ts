@@ -76,6 +76,8 @@ function setState(s: StreamState): void {
     backfill.hide();
   }
   if (s.kind === "stopped") backfill.hide();
+  $("empty").textContent =
+    s.kind === "stopped" || s.kind === "error" ? "No matches shown. Change the filter or press Start." : "No matches yet: they appear here as they arrive.";
 }
 
 function showTotals(): void {
