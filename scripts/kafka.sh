@@ -110,6 +110,14 @@ offsets.topic.replication.factor=1
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
+# No time-based retention unless a topic asks for it (retention.ms). The tests
+# write history with fixed timestamps (2026-01-01, 1_700_000_000_000, even
+# 1000 ms), which Kafka's default of 7 days deletes, active segment included,
+# at the next retention check (every 5 s here): records vanished between a
+# test's produce and its reads (a count of 0, or a subscription waiting for
+# an event that was gone). Tests of retention set it per topic or use
+# DeleteRecords.
+log.retention.ms=-1
 log.retention.check.interval.ms=5000
 PROPS
   cat >"$RUN/log4j2.properties" <<'L4J'

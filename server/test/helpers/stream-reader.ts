@@ -31,7 +31,8 @@ export class StreamReader {
     const out: Event[] = [];
     while (out.length < n) {
       const m = await this.next("event", "gap");
-      if (m.kind.case === "gap") throw new Error(`unexpected gap: ${JSON.stringify(m.kind.value)}`);
+      // (The gap's count is a bigint, which JSON.stringify refuses without a replacer.)
+      if (m.kind.case === "gap") throw new Error(`unexpected gap: ${JSON.stringify(m.kind.value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`);
       out.push(m.kind.value as Event);
     }
     return out;

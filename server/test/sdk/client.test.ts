@@ -7,11 +7,20 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { createGrepClient, GrepStreamsError, type AckRequest, type AckResponse, type GrepCountProgress, type GrepEvent } from "@grep-streams/sdk";
 import { clientFor, sources, startServer, type TestServer } from "../helpers/server.js";
+import { describeServer, trackSourceCalls, within, type SourceCalls } from "../helpers/deadline.js";
+
+/** Each step of a test gets this long, far below the file timeout, so a hang names its step. */
+const STEP_MS = 30_000;
 
 for (const source of sources()) {
   describe(`SDK client (${source})`, () => {
     let server: TestServer;
-    before(async () => (server = await startServer({ source, heartbeatMs: 50 })));
+    let calls: SourceCalls;
+    before(async () => {
+      server = await startServer({ source, heartbeatMs: 50 });
+      calls = trackSourceCalls(server.app.source);
+    });
+    const step = <T>(name: string, work: Promise<T>, topics: string[] = []) => within(STEP_MS, name, work, () => describeServer(server.app, calls, topics));
     after(() => server.close());
     const connect = (interceptors: Interceptor[] = []) => createConnectTransport({ baseUrl: server.url, httpVersion: "1.1", interceptors });
 
@@ -90,33 +99,41 @@ for (const source of sources()) {
       const topic = server.topic("counted");
       const sdk = createGrepClient(connect());
       const base = Date.parse("2026-05-01T00:00:00Z");
-      const records = await sdk.produce(
-        topic,
-        Array.from({ length: 300 }, (_, n) => ({
-          key: [`tenant-${n % 4}`],
-          value: { n, kind: n % 3 === 0 ? "a" : "b" },
-          timestamp: new Date(base + n * 1000),
-          headers: { trace: `t-${n}`, bin: new Uint8Array([n % 256]) },
-          ...(n === 0 ? { partition: 2 } : {}),
-        })),
+      const records = await step(
+        "produce",
+        sdk.produce(
+          topic,
+          Array.from({ length: 300 }, (_, n) => ({
+            key: [`tenant-${n % 4}`],
+            value: { n, kind: n % 3 === 0 ? "a" : "b" },
+            timestamp: new Date(base + n * 1000),
+            headers: { trace: `t-${n}`, bin: new Uint8Array([n % 256]) },
+            ...(n === 0 ? { partition: 2 } : {}),
+          })),
+        ),
+        [topic],
       );
       assert.equal(records.length, 300);
       assert.equal(records[0]!.partition, 2);
       assert.equal(typeof records[0]!.offset, "number");
       assert.equal(records[1]!.timestamp.getTime(), base + 1000);
 
-      const { topics } = await sdk.listTopics();
+      const { topics } = await step("listTopics", sdk.listTopics(), [topic]);
       const info = topics.find((t) => t.name === topic);
       assert.ok(info);
-      assert.equal(info.partitions.reduce((n, p) => n + p.endOffset - p.startOffset, 0), 300);
+      assert.equal(info.partitions.reduce((n, p) => n + p.endOffset - p.startOffset, 0), 300, `partitions ${JSON.stringify(info.partitions)}`);
 
       const progress: GrepCountProgress[] = [];
-      const result = await sdk.count(
-        { topics: [topic], query: { kind: "a" } },
-        { from: base + 30_000, to: new Date(base + 90_000), bucketMs: 10_000, onProgress: (p) => progress.push(p) },
+      const result = await step(
+        "count",
+        sdk.count(
+          { topics: [topic], query: { kind: "a" } },
+          { from: base + 30_000, to: new Date(base + 90_000), bucketMs: 10_000, onProgress: (p) => progress.push(p) },
+        ),
+        [topic],
       );
       // n in [30, 90) with n % 3 == 0: 30, 33, ..., 87 = 20 matches.
-      assert.equal(result.matched, 20, `answered from ${result.answeredFrom}, ${result.messagesScanned} scanned`);
+      assert.equal(result.matched, 20, `answered from ${result.answeredFrom}, ${result.messagesScanned} scanned, partitions ${JSON.stringify(result.partitions)}`);
       assert.deepEqual(result.times.map((t) => [t.start.getTime() - base, t.count]), [
         [30_000, 4], [40_000, 3], [50_000, 3], [60_000, 4], [70_000, 3], [80_000, 3],
       ]);
@@ -129,11 +146,27 @@ for (const source of sources()) {
       // The event as the SDK shapes it.
       const sub = sdk.subscribe({ topics: [topic], query: { n: 7 }, projection: { n: 1 } }, { start: "earliest" });
       let event: GrepEvent | undefined;
-      for await (const item of sub) {
-        if (item.type === "event") {
-          event = item.event;
-          break;
-        }
+      // Bounded, and a gap fails at once: skipping it here waited forever for
+      // an event the source no longer had.
+      const seen: string[] = [];
+      try {
+        await step(
+          "subscribe from earliest",
+          (async () => {
+            for await (const item of sub) {
+              if (item.type === "event") {
+                event = item.event;
+                break;
+              }
+              if (item.type === "gap") throw new Error(`a gap of ${item.count} events (${item.reason}) before the event with n 7`);
+              if (seen.length < 20) seen.push(item.type);
+            }
+          })(),
+          [topic],
+        );
+      } catch (err) {
+        await sub.close();
+        throw new Error(`${(err as Error).message}\nitems before the event: ${seen.join(", ") || "none"}`, { cause: err });
       }
       assert.ok(event);
       assert.deepEqual(event.value, { n: 7 });

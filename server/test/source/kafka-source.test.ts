@@ -3,6 +3,7 @@
 // own with random names; the broker is shared.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { ConfigResourceTypes } from "@platformatic/kafka";
 import { EmbeddedLog } from "../../src/source/embedded/embedded-log.js";
 import { KafkaSource, KafkaSourceClosedError, KafkaUnavailableError } from "../../src/source/kafka/index.js";
 import { SourceArgumentError, UnknownTopicError, type ProduceInput, type SourceRecord } from "../../src/source/types.js";
@@ -330,6 +331,35 @@ describe("KafkaSource", () => {
     assert.equal(await source.offsetForTimestamp(t, 0, 0), 4);
     const listed = (await source.listTopics()).find((m) => m.name === t);
     assert.deepEqual(listed?.partitions, [{ partition: 0, start: 4, end: 10 }]);
+  });
+
+  // Regression: the suites write history with fixed, old timestamps (1970,
+  // 2023, early 2026). A broker with Kafka's default time retention (7 days)
+  // deleted such records at its next retention check, a few seconds after
+  // the produce: a Count right after it found nothing, and a subscription
+  // from earliest waited forever for an event that was gone. The test broker
+  // (scripts/kafka.sh) keeps records by time unless a topic sets retention.ms.
+  it("the test broker keeps records with old timestamps past a retention check", async () => {
+    const t = topic("old-timestamps");
+    await source.produce(t, [{ key: null, value: utf8("1970"), partition: 0, timestamp: 1_000 }]);
+    const { retentionMs, checkMs } = await withAdmin(async (admin) => {
+      const [topicConfig] = await admin.describeConfigs({ resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: t, configurationKeys: ["retention.ms"] }] });
+      const broker = [...(await admin.metadata({ topics: [] })).brokers.keys()][0]!;
+      const [brokerConfig] = await admin.describeConfigs({
+        resources: [{ resourceType: ConfigResourceTypes.BROKER, resourceName: String(broker), configurationKeys: ["log.retention.check.interval.ms"] }],
+      });
+      return { retentionMs: Number(topicConfig!.configs[0]!.value), checkMs: Number(brokerConfig!.configs[0]!.value) };
+    });
+    assert.equal(
+      retentionMs,
+      -1,
+      `the broker at ${KAFKA_BROKER} deletes records older than ${retentionMs} ms, and the tests write records with timestamps older than that: ` +
+        "use the broker of scripts/kafka.sh (log.retention.ms=-1), or set log.retention.ms=-1 on this one",
+    );
+    // And it does keep them through a retention check (when one comes soon enough to wait for).
+    if (checkMs <= 10_000) await sleep(checkMs + 1_000);
+    assert.deepEqual((await source.describeTopic(t)).partitions[0], { partition: 0, start: 0, end: 1 });
+    assert.equal(text((await source.readOne(t, 0, 0))!.value), "1970");
   });
 
   it("unknown topics throw UnknownTopicError; bad partitions and names throw SourceArgumentError", async () => {
