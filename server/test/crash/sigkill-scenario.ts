@@ -1,4 +1,5 @@
-// Crash safety: the real `grep-streams serve` process is SIGKILLed at random
+// Crash safety (the scenario; sigkill-embedded.test.ts and sigkill-kafka.test.ts
+// run it): the real `grep-streams serve` process is SIGKILLed at random
 // moments (seeded) and restarted on the same data directory and port, while
 // producers write and subscribers read and reconnect. In the end every
 // subscriber of a filter holds exactly the matching messages of the log,
@@ -54,7 +55,7 @@ import { Producer, ProduceAcks, stringSerializers } from "@platformatic/kafka";
 import { mulberry32 } from "../../src/util/prng.js";
 import { partitionForKey } from "../../src/source/partitioner.js";
 import { decodeEventId } from "../../src/sequencer/event-id.js";
-import { sources, testKafka } from "../helpers/server.js";
+import { testKafka, type SourceName } from "../helpers/server.js";
 import { freePort, ServerProcess } from "../helpers/server-process.js";
 import { createTestTopic, deleteTestTopics, uniqueTopic } from "../helpers/kafka-env.js";
 
@@ -437,7 +438,12 @@ function firstDifference(a: Subscriber, b: Subscriber): string | undefined {
   return undefined;
 }
 
-for (const source of sources()) {
+/**
+ * Defines the test for one source. One test file per source: each runs for
+ * 1.5-2 minutes on two cores, and both in one file would pass the runner's
+ * per-file timeout.
+ */
+export function sigkillTest(source: SourceName): void {
   it(`SIGKILL at random moments loses, repeats and renumbers nothing (${source})`, { timeout: 240_000 }, async (t) => {
     const t0 = Date.now();
     const seed = Number(process.env.GREP_STREAMS_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
