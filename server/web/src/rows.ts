@@ -44,11 +44,11 @@ export function prettyValue(row: Row): string {
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
-/** Local time with milliseconds: the console is read by people watching events arrive. */
-export function timeText(ms: number, withDate: boolean): string {
+/** Local time with milliseconds, and the day when it is not today: the console is read by people watching events arrive. */
+export function timeText(ms: number, now = Date.now()): string {
   const d = new Date(ms);
   const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
-  return withDate ? `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}` : time;
+  return d.toDateString() === new Date(now).toDateString() ? time : `${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${time}`;
 }
 
 export function isRow(x: unknown): x is Row {

@@ -24,7 +24,8 @@ export class VirtualTable {
   private frame = 0;
   private readonly rowHeight: number;
   private readonly drawn = new Map<string, HTMLElement>();
-  private readonly withDate: boolean;
+  /** Set by append: follow the tail at the next draw (oldest first, reader at the bottom). */
+  private stickToBottom = false;
 
   constructor(
     private readonly viewport: HTMLElement,
@@ -34,7 +35,6 @@ export class VirtualTable {
     private readonly onDrawn: (rows: readonly Row[]) => void = () => {},
   ) {
     this.rowHeight = parseFloat(getComputedStyle(viewport).getPropertyValue("--row-h")) || 28;
-    this.withDate = false;
     viewport.addEventListener("scroll", () => this.schedule(), { passive: true });
     new ResizeObserver(() => this.schedule()).observe(viewport);
     layer.addEventListener("click", (e) => {
@@ -78,8 +78,6 @@ export class VirtualTable {
     if (!this.newestFirst && atBottom) this.stickToBottom = true;
     this.schedule();
   }
-
-  private stickToBottom = false;
 
   clear(): void {
     this.rows = [];
@@ -222,7 +220,7 @@ export class VirtualTable {
       s.setAttribute("role", "cell");
       line.appendChild(s);
     };
-    cell("c-time", timeText(row.time, this.withDate));
+    cell("c-time", timeText(row.time));
     cell("c-topic", row.topic);
     cell("c-pos", `${row.partition}:${row.offset}`);
     cell("c-key", row.key ? row.key.join("/") : "");
