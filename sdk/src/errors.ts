@@ -43,8 +43,17 @@ const permanentCodes = new Set<Code>([
 export function toGrepStreamsError(err: unknown): GrepStreamsError {
   if (err instanceof GrepStreamsError) return err;
   const ce = ConnectError.from(err);
+  if (isBadUrl(err)) return new GrepStreamsError(ce.code, `${ce.rawMessage} (check the transport's baseUrl)`, { cause: err, transient: false });
   const local = ce.cause !== undefined || ce.rawMessage.startsWith("protocol error") || ce.rawMessage === "invalid end stream";
   return new GrepStreamsError(ce.code, ce.rawMessage, { cause: err, transient: local || !permanentCodes.has(ce.code) });
+}
+
+/** A base URL that does not parse fails every attempt alike: retrying it would go on forever. */
+function isBadUrl(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if ((e as { code?: unknown }).code === "ERR_INVALID_URL" || e.message.startsWith("Invalid URL")) return true;
+  }
+  return false;
 }
 
 function codeName(code: Code): string {
