@@ -198,6 +198,10 @@ addEventListener("pagehide", () => {
   if (shown.key && shown.after) store.saveRows(shown.key, table.all());
 });
 setInterval(showTotals, 500);
+// New topics show up in the picker without a reload.
+setInterval(() => {
+  if (document.visibilityState === "visible") void refreshTopics();
+}, 15_000);
 
 void refreshTopics();
 load();
