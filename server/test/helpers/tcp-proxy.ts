@@ -2,7 +2,9 @@
 // the network to fail: drop every connection now, or cut each connection
 // after a random number of bytes (a seeded PRNG, so a failing run can be
 // replayed). Cuts are abrupt (both sockets destroyed), possibly in the middle
-// of a message, as a dying link or a restarted load balancer would do.
+// of a message, as a dying link or a restarted load balancer would do. Or
+// stall all traffic (connections stay open, nothing gets through) until
+// resumed: a peer that stops answering.
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { once } from "node:events";
 import { mulberry32 } from "../../src/util/prng.js";
@@ -26,6 +28,10 @@ export interface TcpProxy {
   dropAll(): void;
   /** From now on, cuts each connection (open or new) after a random number of further bytes; `null` stops that. */
   dropRandomly(drops: RandomDrops | null): void;
+  /** Stops forwarding in both directions on every connection, open or new (bytes wait in the sockets). */
+  pause(): void;
+  /** Forwards again, the waiting bytes first. */
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -42,6 +48,7 @@ export async function startTcpProxy(targetPort: number, targetHost = "127.0.0.1"
   let drops: { random: () => number; min: number; max: number } | null = null;
   let accepted = 0;
   let dropped = 0;
+  let paused = false;
   const newBudget = () => (drops ? Math.floor(drops.min + drops.random() * (drops.max - drops.min + 1)) : Infinity);
 
   /** Ends the pair abruptly; with `last`, `to` first gets those bytes and a clean end (a truncated message). */
@@ -67,7 +74,9 @@ export async function startTcpProxy(targetPort: number, targetHost = "127.0.0.1"
       p.budget -= chunk.length;
       if (!to.write(chunk)) from.pause();
     });
-    to.on("drain", () => from.resume());
+    to.on("drain", () => {
+      if (!paused) from.resume();
+    });
     // A clean end on one side is passed on (HTTP/1.1 keep-alive ends this way).
     from.on("end", () => to.end());
     from.on("error", () => cut(p, false));
@@ -85,6 +94,10 @@ export async function startTcpProxy(targetPort: number, targetHost = "127.0.0.1"
     pairs.add(p);
     forward(p, client, upstream);
     forward(p, upstream, client);
+    if (paused) {
+      client.pause();
+      upstream.pause();
+    }
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -108,6 +121,20 @@ export async function startTcpProxy(targetPort: number, targetHost = "127.0.0.1"
       if (d && (d.minBytes < 0 || d.maxBytes < d.minBytes)) throw new Error("tcp proxy: need 0 <= minBytes <= maxBytes");
       drops = d ? { random: mulberry32(d.seed), min: d.minBytes, max: d.maxBytes } : null;
       for (const p of pairs) p.budget = newBudget();
+    },
+    pause() {
+      paused = true;
+      for (const p of pairs) {
+        p.client.pause();
+        p.upstream.pause();
+      }
+    },
+    resume() {
+      paused = false;
+      for (const p of pairs) {
+        p.client.resume();
+        p.upstream.resume();
+      }
     },
     async close() {
       const closed = once(server, "close");

@@ -40,6 +40,22 @@ export class KafkaSourceClosedError extends Error {
   }
 }
 
+/**
+ * A Kafka client call the source awaited got no answer within its deadline
+ * (see ReaderConsumer.bounded in clients.ts). The brokers may be unreachable
+ * or overloaded, or the client lost the call (its metadata-cache race).
+ */
+export class KafkaCallTimeoutError extends Error {
+  readonly call: string;
+  readonly timeoutMs: number;
+  constructor(call: string, timeoutMs: number) {
+    super(`no answer to ${call} within ${timeoutMs} ms`);
+    this.name = "KafkaCallTimeoutError";
+    this.call = call;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 const NETWORK_CODES = new Set(["PLT_KFK_NETWORK", "PLT_KFK_TIMEOUT"]);
 const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE"]);
 
@@ -90,6 +106,7 @@ export function isNetworkError(err: unknown): boolean {
   return some(
     err,
     (e) =>
+      e instanceof KafkaCallTimeoutError ||
       (typeof e.code === "string" && (NETWORK_CODES.has(e.code) || SOCKET_CODES.has(e.code))) ||
       (typeof e.message === "string" && (e.message.startsWith("Cannot connect to any broker") || e.message.startsWith("TLS handshake failed"))),
   );

@@ -2,11 +2,14 @@
 // (consumer.fetch with the partition's leader and the topic id from the
 // metadata), read_committed, minBytes 1 and maxWaitTime 0: the broker answers
 // at once, with data or without (callers wait for onAppend, not the broker).
+// A Fetch without an answer within the deadline is abandoned and tried again
+// with fresh metadata, as one failing on stale metadata is.
 
-import { FetchIsolationLevels, type Consumer } from "@platformatic/kafka";
+import { FetchIsolationLevels } from "@platformatic/kafka";
 import type { SourceRecord } from "../types.js";
 import { validatePartition } from "../validation.js";
-import { hasApiError, isStaleMetadata } from "./errors.js";
+import { withDeadline, type ReaderConsumer } from "./clients.js";
+import { hasApiError, isStaleMetadata, KafkaCallTimeoutError } from "./errors.js";
 import { partitionOffsets } from "./offsets.js";
 import { decodePartition, type FetchedPartition } from "./records.js";
 import { describeTopic, type TopicInfo } from "./topics.js";
@@ -27,7 +30,7 @@ export type ReadMode = "range" | "exact";
  * nothing, and the read stops as soon as `offset` has been passed.
  */
 export async function readPartition(
-  consumer: Consumer,
+  consumer: ReaderConsumer,
   topic: string,
   partition: number,
   offset: number,
@@ -62,9 +65,12 @@ export async function readPartition(
         }
         throw err;
       }
-      if (!refreshed && (isStaleMetadata(err) || err instanceof NoLeaderError)) {
+      const timedOut = err instanceof KafkaCallTimeoutError;
+      if (!refreshed && (timedOut || isStaleMetadata(err) || err instanceof NoLeaderError)) {
         refreshed = true;
-        consumer.clearMetadata();
+        if (timedOut) consumer.warnNoAnswer(err, { topic, partition, offset: position });
+        // A forced lookup of this topic; not clearMetadata(), which dropped the
+        // whole cache under lookups in flight (see ReaderConsumer).
         info = await describeTopic(consumer, topic, true);
         validatePartition(topic, partition, info.partitions);
         continue;
@@ -91,24 +97,26 @@ class NoLeaderError extends Error {
   }
 }
 
-async function fetchOnce(consumer: Consumer, info: TopicInfo, partition: number, offset: number, maxBytes: number): Promise<FetchedPartition> {
+async function fetchOnce(consumer: ReaderConsumer, info: TopicInfo, partition: number, offset: number, maxBytes: number): Promise<FetchedPartition> {
   const leader = info.leaders[partition] ?? -1;
   if (leader < 0) {
     throw new NoLeaderError(info.name, partition);
   }
-  const res = await consumer.fetch({
-    node: leader,
-    minBytes: 1,
-    maxWaitTime: 0,
-    maxBytes,
-    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-    topics: [
-      {
-        topicId: info.id,
-        partitions: [{ partition, fetchOffset: BigInt(offset), currentLeaderEpoch: -1, lastFetchedEpoch: -1, partitionMaxBytes: maxBytes }],
-      },
-    ],
-  });
+  const res = await withDeadline("a Fetch request", consumer.callTimeoutMs, () =>
+    consumer.fetch({
+      node: leader,
+      minBytes: 1,
+      maxWaitTime: 0,
+      maxBytes,
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      topics: [
+        {
+          topicId: info.id,
+          partitions: [{ partition, fetchOffset: BigInt(offset), currentLeaderEpoch: -1, lastFetchedEpoch: -1, partitionMaxBytes: maxBytes }],
+        },
+      ],
+    }),
+  );
   const p = res.responses.find((t) => t.topicId === info.id)?.partitions.find((x) => x.partitionIndex === partition);
   if (p === undefined) throw new Error(`the Fetch response for topic "${info.name}" lacks partition ${partition}`);
   return p;

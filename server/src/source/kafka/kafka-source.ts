@@ -51,14 +51,17 @@ export class KafkaSource implements Source {
 
   async listTopics(): Promise<TopicMeta[]> {
     return this.#call(async () => {
-      // A topic deleted between the listing and the offsets lookup: list again, once.
+      // A topic deleted between the listing and the offsets lookup: list again, once,
+      // and look the topics listed then up afresh (a forced refresh of those topics;
+      // not clearMetadata(), which dropped the whole cache under lookups in flight:
+      // see ReaderConsumer).
       for (let attempt = 0; ; attempt++) {
-        const names = await listTopicNames(this.#clients.admin);
+        const names = await listTopicNames(this.#clients);
         try {
+          if (attempt > 0) await this.#clients.consumer.refresh(names);
           return await topicMetas(this.#clients.consumer, names);
         } catch (err) {
           if (attempt > 0 || !(err instanceof UnknownTopicError || isUnknownTopic(err))) throw err;
-          this.#clients.consumer.clearMetadata();
         }
       }
     });

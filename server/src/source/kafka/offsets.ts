@@ -5,21 +5,27 @@
 //   transaction holds it back); announcing the high watermark instead would
 //   send readers after records they cannot get. Without open transactions
 //   the LSO equals the high watermark.
+// Every ListOffsets is bounded (ReaderConsumer.bounded): the client's
+// listOffsets looks the topics up in its metadata cache first, where it could
+// lose the call (see ReaderConsumer).
 
-import { FetchIsolationLevels, ListOffsetTimestamps, type Consumer } from "@platformatic/kafka";
+import { FetchIsolationLevels, ListOffsetTimestamps } from "@platformatic/kafka";
 import type { PartitionOffsets, TopicMeta } from "../types.js";
+import type { ReaderConsumer } from "./clients.js";
 
 export type OffsetsByTopic = Map<string, readonly (number | undefined)[]>;
 
-async function list(consumer: Consumer, topics: readonly string[], timestamp: bigint, partitions?: Record<string, number[]>): Promise<OffsetsByTopic> {
+async function list(consumer: ReaderConsumer, topics: readonly string[], timestamp: bigint, partitions?: Record<string, number[]>): Promise<OffsetsByTopic> {
   const out: OffsetsByTopic = new Map();
   if (topics.length === 0) return out; // an empty list would mean "the topics the consumer follows"
-  const res = await consumer.listOffsets({
-    topics: [...topics],
-    timestamp,
-    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-    ...(partitions !== undefined ? { partitions } : {}),
-  });
+  const res = await consumer.bounded("a ListOffsets request", topics, () =>
+    consumer.listOffsets({
+      topics: [...topics],
+      timestamp,
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      ...(partitions !== undefined ? { partitions } : {}),
+    }),
+  );
   for (const [topic, offsets] of res) {
     out.set(topic, Array.from(offsets, (o) => (o === undefined ? undefined : Number(o))));
   }
@@ -27,17 +33,17 @@ async function list(consumer: Consumer, topics: readonly string[], timestamp: bi
 }
 
 /** Log start offsets, by topic then partition. */
-export function startOffsets(consumer: Consumer, topics: readonly string[]): Promise<OffsetsByTopic> {
+export function startOffsets(consumer: ReaderConsumer, topics: readonly string[]): Promise<OffsetsByTopic> {
   return list(consumer, topics, ListOffsetTimestamps.EARLIEST);
 }
 
 /** Last stable offsets (read_committed ends), by topic then partition. */
-export function endOffsets(consumer: Consumer, topics: readonly string[]): Promise<OffsetsByTopic> {
+export function endOffsets(consumer: ReaderConsumer, topics: readonly string[]): Promise<OffsetsByTopic> {
   return list(consumer, topics, ListOffsetTimestamps.LATEST);
 }
 
 /** Start and end of every partition of these topics, in the Source's shape. */
-export async function topicMetas(consumer: Consumer, topics: readonly string[]): Promise<TopicMeta[]> {
+export async function topicMetas(consumer: ReaderConsumer, topics: readonly string[]): Promise<TopicMeta[]> {
   const [starts, ends] = await Promise.all([startOffsets(consumer, topics), endOffsets(consumer, topics)]);
   return topics.map((name) => {
     const s = starts.get(name) ?? [];
@@ -55,7 +61,7 @@ export async function topicMetas(consumer: Consumer, topics: readonly string[]):
 }
 
 /** Start and end of one partition. */
-export async function partitionOffsets(consumer: Consumer, topic: string, partition: number): Promise<{ start: number; end: number }> {
+export async function partitionOffsets(consumer: ReaderConsumer, topic: string, partition: number): Promise<{ start: number; end: number }> {
   const only = { [topic]: [partition] };
   const [s, e] = await Promise.all([
     list(consumer, [topic], ListOffsetTimestamps.EARLIEST, only),
@@ -72,13 +78,15 @@ export async function partitionOffsets(consumer: Consumer, topic: string, partit
  * start": Kafka reserves -1, -2, ... for LATEST, EARLIEST and friends, so they
  * are searched as 0.
  */
-export async function offsetForTimestamp(consumer: Consumer, topic: string, partition: number, timestamp: number): Promise<number> {
-  const res = await consumer.listOffsetsWithTimestamps({
-    topics: [topic],
-    partitions: { [topic]: [partition] },
-    timestamp: BigInt(Math.max(0, timestamp)),
-    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-  });
+export async function offsetForTimestamp(consumer: ReaderConsumer, topic: string, partition: number, timestamp: number): Promise<number> {
+  const res = await consumer.bounded("a ListOffsets request", [topic], () =>
+    consumer.listOffsetsWithTimestamps({
+      topics: [topic],
+      partitions: { [topic]: [partition] },
+      timestamp: BigInt(Math.max(0, timestamp)),
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+    }),
+  );
   const found = res.get(topic)?.get(partition)?.offset;
   if (found !== undefined && found >= 0n) return Number(found);
   return (await partitionOffsets(consumer, topic, partition)).end;

@@ -31,6 +31,12 @@ export interface KafkaSourceOptions {
   /** How often watch() polls metadata and end offsets; default 250 ms. */
   pollIntervalMs?: number;
   log?: Logger;
+  /**
+   * How long one metadata, ListOffsets or Fetch call (or a topic listing) may go
+   * unanswered before it is abandoned and tried again with fresh metadata;
+   * default 15 s. For tests.
+   */
+  callTimeoutMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -40,6 +46,7 @@ export interface ResolvedOptions {
   readonly sasl: KafkaSaslOptions | undefined;
   readonly defaultPartitions: number;
   readonly pollIntervalMs: number;
+  readonly callTimeoutMs: number;
   readonly log: Logger;
 }
 
@@ -60,6 +67,12 @@ export function resolveOptions(options: KafkaSourceOptions): ResolvedOptions {
   if (!Number.isFinite(pollIntervalMs) || pollIntervalMs < 10) {
     throw new SourceArgumentError(`invalid pollIntervalMs ${pollIntervalMs}: use at least 10 ms`);
   }
+  // Below the client's own 30 s request timeout: the deadline is for calls the client
+  // lost (clients.ts), which it would never answer, not for a slow broker.
+  const callTimeoutMs = options.callTimeoutMs ?? 15_000;
+  if (!Number.isFinite(callTimeoutMs) || callTimeoutMs < 100) {
+    throw new SourceArgumentError(`invalid callTimeoutMs ${callTimeoutMs}: use at least 100 ms`);
+  }
   return {
     brokers,
     clientId: options.clientId ?? "grep-streams",
@@ -67,6 +80,7 @@ export function resolveOptions(options: KafkaSourceOptions): ResolvedOptions {
     sasl: options.sasl,
     defaultPartitions,
     pollIntervalMs,
+    callTimeoutMs,
     log: options.log ?? defaultLog.child({ source: "kafka" }),
   };
 }

@@ -16,7 +16,7 @@ import { ProduceAcks, type MessageToProduce, type ProduceResult as ClientProduce
 import { Partitioner } from "../partitioner.js";
 import { SourceArgumentError, type ProducedRecord, type ProduceInput, type ProduceResult } from "../types.js";
 import { validateNonNegative, validateTopicName } from "../validation.js";
-import type { KafkaClients } from "./clients.js";
+import { expireMetadata, type KafkaClients } from "./clients.js";
 import { isUnknownTopic } from "./errors.js";
 import { createTopic, findTopic, isInternalTopic, waitForTopic } from "./topics.js";
 
@@ -60,7 +60,8 @@ export class Publisher {
   async #produce(topic: string, messages: readonly ProduceInput[], retried = false): Promise<ProduceResult> {
     const { consumer, admin, producer } = this.#clients;
     const now = Date.now();
-    let info = await findTopic(consumer, topic);
+    // On the retry below, the topic is looked up afresh.
+    let info = await findTopic(consumer, topic, retried);
     // Everything is checked before the topic is created, so a bad message leaves no trace.
     let partitions = info?.partitions ?? this.#defaultPartitions;
     let plan = messages.map((m) => this.#plan(topic, partitions, m, now));
@@ -85,8 +86,10 @@ export class Publisher {
         // The cached metadata still had a topic deleted since: nothing was
         // written yet, so start again (creating the topic anew), once.
         if (first === 0 && !retried && isUnknownTopic(err)) {
-          consumer.clearMetadata();
-          producer.clearMetadata();
+          // Not clearMetadata(): it drops the whole cache under lookups in flight
+          // (see ReaderConsumer). The consumer looks the topic up afresh on the retry;
+          // the producer's next send looks it up again once its entry is stale.
+          expireMetadata(producer);
           return this.#produce(topic, messages, true);
         }
         throw err;

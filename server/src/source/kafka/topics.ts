@@ -1,8 +1,10 @@
 // Topic metadata: which topics exist, their ids, partition counts and
 // leaders, and creating topics. Metadata comes from the consumer client's
-// cache (refreshed after 5 s, or at once with `fresh`).
+// cache (refreshed after 5 s, or at once with `fresh`). Every lookup is
+// bounded (ReaderConsumer.bounded).
 
-import type { Admin, Consumer } from "@platformatic/kafka";
+import type { Admin } from "@platformatic/kafka";
+import type { KafkaClients, ReaderConsumer } from "./clients.js";
 import { UnknownTopicError } from "../types.js";
 import { validateTopicName } from "../validation.js";
 import { hasApiError, isUnknownTopic } from "./errors.js";
@@ -33,23 +35,28 @@ export function isVisibleTopicName(name: string): boolean {
 }
 
 /** All non-internal topics, sorted. */
-export async function listTopicNames(admin: Admin): Promise<string[]> {
-  const names = await admin.listTopics({ includeInternals: false });
+export async function listTopicNames({ admin, consumer }: KafkaClients): Promise<string[]> {
+  // The admin's calls get the reader's deadline too (a retry, no metadata to refresh).
+  const names = await consumer.bounded("listing the topics", undefined, () => admin.listTopics({ includeInternals: false }));
   return names.filter((n) => !isInternalTopic(n)).sort();
 }
 
 /** Metadata of some topics; throws UnknownTopicError for the first that does not exist. */
-export async function describeTopics(consumer: Consumer, names: readonly string[], fresh = false): Promise<Map<string, TopicInfo>> {
+export async function describeTopics(consumer: ReaderConsumer, names: readonly string[], fresh = false): Promise<Map<string, TopicInfo>> {
   const out = new Map<string, TopicInfo>();
   if (names.length === 0) return out;
   for (const name of names) if (!isVisibleTopicName(name)) throw new UnknownTopicError(name);
   let metadata;
   try {
-    metadata = await consumer.metadata({ topics: [...names], forceUpdate: fresh });
+    metadata = await consumer.bounded("a metadata request", names, () => consumer.metadata({ topics: [...names], forceUpdate: fresh }));
   } catch (err) {
     if (isUnknownTopic(err)) throw new UnknownTopicError(unknownName(err, names));
     throw err;
   }
+  // A lookup that lost topics taken from the cache (the race ReaderConsumer
+  // works around) must not say they do not exist: only a forced lookup, which
+  // asks the broker for every topic, may.
+  if (!fresh && names.some((name) => metadata.topics.get(name) === undefined)) return describeTopics(consumer, names, true);
   for (const name of names) {
     const t = metadata.topics.get(name);
     if (t === undefined) throw new UnknownTopicError(name);
@@ -60,12 +67,12 @@ export async function describeTopics(consumer: Consumer, names: readonly string[
   return out;
 }
 
-export async function describeTopic(consumer: Consumer, name: string, fresh = false): Promise<TopicInfo> {
+export async function describeTopic(consumer: ReaderConsumer, name: string, fresh = false): Promise<TopicInfo> {
   return (await describeTopics(consumer, [name], fresh)).get(name)!;
 }
 
 /** The topic's metadata, or undefined when it does not exist. */
-export async function findTopic(consumer: Consumer, name: string, fresh = false): Promise<TopicInfo | undefined> {
+export async function findTopic(consumer: ReaderConsumer, name: string, fresh = false): Promise<TopicInfo | undefined> {
   try {
     return await describeTopic(consumer, name, fresh);
   } catch (err) {
@@ -90,7 +97,7 @@ export async function createTopic(admin: Admin, name: string, partitions: number
  * Waits until the metadata shows the topic with a leader for every partition
  * (just after CreateTopics it may not yet).
  */
-export async function waitForTopic(consumer: Consumer, name: string, timeoutMs = 15_000): Promise<TopicInfo> {
+export async function waitForTopic(consumer: ReaderConsumer, name: string, timeoutMs = 15_000): Promise<TopicInfo> {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
     let info: TopicInfo | undefined;

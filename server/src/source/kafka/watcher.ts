@@ -123,8 +123,8 @@ export class Watcher {
   }
 
   async #snapshot(): Promise<Map<string, Snapshot>> {
-    const { admin, consumer } = this.#clients;
-    const names = await listTopicNames(admin);
+    const { consumer } = this.#clients;
+    const names = await listTopicNames(this.#clients);
     const out = new Map<string, Snapshot>();
     if (names.length === 0) return out;
     const [infos, ends] = await Promise.all([describeTopics(consumer, names), endOffsets(consumer, names)]);
