@@ -2,6 +2,7 @@
 // stream wants, and per topic the filter index of the streams that read it.
 // New topics (a produce, or a broker-side creation) are offered to every
 // stream whose topic filter matches.
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../util/log.js";
 import type { Source, TopicMeta } from "../source/types.js";
 import type { Sequencer } from "../sequencer/sequencer.js";
@@ -22,6 +23,8 @@ export class Matcher {
   private readonly unwatch: () => void;
   /** Serialises topic membership changes: they await the source. */
   private chain: Promise<void> = Promise.resolve();
+  /** Ends the retries of membership changes (close). */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly source: Source,
@@ -31,7 +34,8 @@ export class Matcher {
   ) {
     this.unwatch = source.watch({
       onAppend: (topic, partition) => this.topics.get(topic)?.readers.get(partition)?.notify(),
-      onTopic: (topic) => void this.serial(() => this.offerTopic(topic)),
+      // The watcher announces a topic once: offering it must not give up on a failed lookup.
+      onTopic: (topic) => void this.serial(() => this.untilDone("offer a new topic", () => this.offerTopic(topic), () => true, { topic })),
     });
   }
 
@@ -48,12 +52,23 @@ export class Matcher {
     return start;
   }
 
-  /** Starts scanning for a stream from its head frontier. */
+  /**
+   * Starts scanning for a stream from its head frontier. Retries while the
+   * source cannot list its topics: a stream that is never joined would stay
+   * silent (its frontier keeps what it has not read, so joining late loses nothing).
+   */
   attach(stream: MatcherStream): Promise<void> {
     this.streams.add(stream);
-    return this.serial(async () => {
-      for (const t of await this.matchingTopics(stream.filter)) this.join(t, stream);
-    });
+    return this.serial(() =>
+      this.untilDone(
+        "attach a stream",
+        async () => {
+          for (const t of await this.matchingTopics(stream.filter)) this.join(t, stream);
+        },
+        () => this.streams.has(stream),
+        { stream: stream.record.streamId },
+      ),
+    );
   }
 
   detach(stream: MatcherStream): Promise<void> {
@@ -83,6 +98,7 @@ export class Matcher {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
     this.unwatch();
     await this.chain;
     const readers = [...this.topics.values()].flatMap((t) => [...t.readers.values()]);
@@ -94,6 +110,20 @@ export class Matcher {
     const next = this.chain.then(fn, fn);
     this.chain = next.catch((err) => this.log.error("matcher topic update failed", { err }));
     return next;
+  }
+
+  /** Runs `fn` until it succeeds, the change is no longer `wanted`, or the matcher closes. */
+  private async untilDone(what: string, fn: () => Promise<void>, wanted: () => boolean, fields: Record<string, unknown>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (this.closing.signal.aborted || !wanted()) throw err;
+        const delayMs = Math.min(this.opts.retryMs * 5, 100 * 2 ** attempt);
+        this.log.warn(`matcher could not ${what}; retrying`, { err, attempt, delayMs, ...fields });
+        await sleep(delayMs, undefined, { signal: this.closing.signal }).catch(() => {});
+      }
+    }
   }
 
   private async matchingTopics(filter: CompiledFilter): Promise<TopicMeta[]> {
