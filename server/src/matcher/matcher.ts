@@ -1,7 +1,7 @@
 // The matcher: keeps one PartitionReader per partition that at least one
 // stream wants, and per topic the filter index of the streams that read it.
-// New topics (a produce, or a broker-side creation) are offered to every
-// stream whose topic filter matches.
+// New topics (a produce, or a broker-side creation), and topics that got more
+// partitions, are offered to every stream whose topic filter matches.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../util/log.js";
 import type { Source, TopicMeta } from "../source/types.js";
@@ -146,15 +146,20 @@ export class Matcher {
       t = { streams: new Set(), index: new FilterIndex<MatcherStream>(), skips, readers: new Map() };
       this.topics.set(meta.name, t);
     }
-    if (t.streams.has(stream)) return;
-    t.streams.add(stream);
-    t.index.add(stream.record.streamId, stream.filter, stream);
+    // A member is offered its topic again when the topic got more partitions:
+    // only the new partitions need readers then.
+    const member = t.streams.has(stream);
+    if (!member) {
+      t.streams.add(stream);
+      t.index.add(stream.record.streamId, stream.filter, stream);
+    }
     const frontier = headEpoch(stream.record).frontier;
     for (const p of meta.partitions) {
+      // A partition the stream's frontier does not name came after the stream: all of it is new.
       const from = frontier.get(partitionKey(meta.name, p.partition)) ?? 0;
       const reader = t.readers.get(p.partition);
-      if (reader) reader.scanFrom(from);
-      else t.readers.set(p.partition, new PartitionReader(this.source, this.sequencer, meta.name, p.partition, from, t, this.opts, this.log));
+      if (!reader) t.readers.set(p.partition, new PartitionReader(this.source, this.sequencer, meta.name, p.partition, from, t, this.opts, this.log));
+      else if (!member) reader.scanFrom(from);
     }
   }
 }

@@ -57,7 +57,7 @@ export interface ProduceResult {
 export interface SourceListener {
   /** Messages were appended: `end` is the partition's new end offset. */
   onAppend?(topic: string, partition: number, end: number): void;
-  /** A topic appeared (created by a produce, or noticed on the broker). */
+  /** A topic appeared (created by a produce, or noticed on the broker), or it has more partitions than before. */
   onTopic?(topic: string): void;
 }
 

@@ -1,5 +1,5 @@
-// watch(): Kafka has no push notification for "a topic appeared" or "a
-// partition grew", so a background poll (every pollIntervalMs while anyone
+// watch(): Kafka has no push notification for "a topic appeared", "it got
+// more partitions" or "a partition grew", so a background poll (every pollIntervalMs while anyone
 // listens) lists the topics and their end offsets (last stable offsets) and
 // tells listeners what changed. The first poll only takes stock: what exists
 // then is not news. Produces made through this source are reported at once
@@ -23,10 +23,13 @@ interface Known {
   id: string | undefined;
   /** Highest end offset reported, by partition. */
   ends: number[];
+  /** Partitions seen (undefined until a poll has seen the topic). */
+  partitions: number | undefined;
 }
 
 interface Snapshot {
   readonly id: string;
+  readonly partitions: number;
   readonly ends: readonly (number | undefined)[];
 }
 
@@ -73,7 +76,7 @@ export class Watcher {
   noteTopic(topic: string): void {
     const known = this.#known;
     if (known === undefined || known.has(topic)) return;
-    known.set(topic, { id: undefined, ends: [] });
+    known.set(topic, { id: undefined, ends: [], partitions: undefined });
     this.#listeners.topic(topic);
   }
 
@@ -130,7 +133,7 @@ export class Watcher {
     const [infos, ends] = await Promise.all([describeTopics(consumer, names), endOffsets(consumer, names)]);
     for (const name of names) {
       const info = infos.get(name);
-      if (info !== undefined) out.set(name, { id: info.id, ends: ends.get(name) ?? [] });
+      if (info !== undefined) out.set(name, { id: info.id, partitions: info.partitions, ends: ends.get(name) ?? [] });
     }
     return out;
   }
@@ -147,11 +150,15 @@ export class Watcher {
     for (const [name, snap] of snapshot) {
       let k = known.get(name);
       if (k === undefined || (k.id !== undefined && k.id !== snap.id)) {
-        k = { id: snap.id, ends: [] };
+        k = { id: snap.id, ends: [], partitions: snap.partitions };
         known.set(name, k);
         if (announce) this.#listeners.topic(name);
       } else {
         k.id = snap.id;
+        // Partitions added to a known topic (Kafka only adds): offered again, so readers start on them.
+        const grew = k.partitions !== undefined && snap.partitions > k.partitions;
+        k.partitions = snap.partitions;
+        if (grew && announce) this.#listeners.topic(name);
       }
       snap.ends.forEach((end, partition) => {
         if (end === undefined) return;
