@@ -1,11 +1,6 @@
 // The grep-streams command line: serve, produce, grep, count, topics.
 import { ConnectError } from "@connectrpc/connect";
 import { ConfigError } from "../config.js";
-import { serve } from "./serve.js";
-import { grep } from "./grep.js";
-import { count } from "./count.js";
-import { produce } from "./produce.js";
-import { topics } from "./topics.js";
 
 const HELP = `grep-streams: grep(1) for event streams
 
@@ -17,7 +12,17 @@ Usage: grep-streams COMMAND [options]
   topics     list topics
 Run grep-streams COMMAND --help for a command's options.`;
 
-const commands: Record<string, (argv: string[]) => Promise<number>> = { serve, produce, grep, count, topics };
+type Command = (argv: string[]) => Promise<number>;
+
+// Loaded on use: `serve` pulls in the whole server (SQLite, the Kafka client,
+// mingo), which would make every client command start about ten times slower.
+const commands: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import("./serve.js")).serve,
+  produce: async () => (await import("./produce.js")).produce,
+  grep: async () => (await import("./grep.js")).grep,
+  count: async () => (await import("./count.js")).count,
+  topics: async () => (await import("./topics.js")).topics,
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -25,11 +30,12 @@ export async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return name ? 0 : 2;
   }
-  const command = commands[name];
-  if (!command) {
+  const load = commands[name];
+  if (!load) {
     console.error(`grep-streams: unknown command "${name}"\n\n${HELP}`);
     return 2;
   }
+  const command = await load();
   try {
     return await command(rest);
   } catch (err) {
