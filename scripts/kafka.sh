@@ -10,6 +10,11 @@
 #   scripts/kafka.sh fetch     only download the jars
 #   scripts/kafka.sh logs      the broker's log
 #
+# Besides the plaintext listener on KAFKA_PORT it listens with SASL/PLAIN on
+# KAFKA_PORT+2 (user grep-streams, password grep-streams-secret) and with TLS
+# on KAFKA_PORT+3 (a certificate for 127.0.0.1 signed by a CA made at start,
+# $RUN/tls/ca.pem), for the tests of those client options.
+#
 # Environment: KAFKA_VERSION (default 4.1.1), KAFKA_PORT (19092),
 # KAFKA_CONTROLLER_PORT (19093), GREP_STREAMS_CACHE (~/.cache/grep-streams).
 # Each `up` of a stopped broker starts a fresh, empty cluster.
@@ -19,6 +24,8 @@ KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
 LOG4J_VERSION=2.24.3
 PORT=${KAFKA_PORT:-19092}
 CPORT=${KAFKA_CONTROLLER_PORT:-19093}
+SASL_PORT=$((PORT + 2))
+TLS_PORT=$((PORT + 3))
 CACHE=${GREP_STREAMS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/grep-streams}
 LIBS="$CACHE/kafka-$KAFKA_VERSION/libs"
 RUN="$CACHE/kafka-run-$PORT"
@@ -83,8 +90,8 @@ start() {
     echo "127.0.0.1:$PORT"
     return 0
   fi
-  if port_open "$PORT" || port_open "$CPORT"; then
-    say "port $PORT or $CPORT is taken by another process; set KAFKA_PORT / KAFKA_CONTROLLER_PORT"
+  if port_open "$PORT" || port_open "$CPORT" || port_open "$SASL_PORT" || port_open "$TLS_PORT"; then
+    say "port $PORT, $CPORT, $SASL_PORT or $TLS_PORT is taken by another process; set KAFKA_PORT / KAFKA_CONTROLLER_PORT"
     exit 1
   fi
   fetch
@@ -94,15 +101,24 @@ start() {
   fi
   rm -rf "$RUN"
   mkdir -p "$RUN/data"
+  make_certs
   cat >"$RUN/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CPORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT,SSL://127.0.0.1:$TLS_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT,SSL://127.0.0.1:$TLS_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL
+# SASL/PLAIN for clients only (brokers talk plaintext): one test user.
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_grep-streams="grep-streams-secret";
+# TLS with a PEM key and certificate (no client certificates asked for).
+ssl.keystore.type=PEM
+ssl.keystore.location=$RUN/tls/broker.pem
+ssl.client.auth=none
 log.dirs=$RUN/data
 num.partitions=4
 auto.create.topics.enable=true
@@ -139,6 +155,22 @@ L4J
   java -cp "$LIBS/*" "${java_opts[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$RUN/server.properties" >>"$RUN/format.log" 2>&1 ||
     { say "formatting the storage failed:"; cat "$RUN/format.log" >&2; exit 1; }
   launch
+}
+
+# A CA and a certificate for 127.0.0.1 signed by it, for the TLS listener.
+make_certs() {
+  need openssl "install OpenSSL (Debian: apt-get install openssl)"
+  local d="$RUN/tls"
+  mkdir -p "$d"
+  {
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.pem" -days 3650 -subj "/CN=grep-streams test CA"
+    openssl req -newkey rsa:2048 -nodes -keyout "$d/broker.key" -out "$d/broker.csr" -subj "/CN=127.0.0.1"
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$d/san.ext"
+    openssl x509 -req -in "$d/broker.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -out "$d/broker.crt" -days 3650 -extfile "$d/san.ext"
+    # Kafka's PEM keystore wants the key in PKCS#8 and the certificate after it.
+    openssl pkcs8 -topk8 -nocrypt -in "$d/broker.key" -out "$d/broker.pk8"
+  } >>"$RUN/format.log" 2>&1 || { say "making the test certificates failed:"; cat "$RUN/format.log" >&2; exit 1; }
+  cat "$d/broker.pk8" "$d/broker.crt" >"$d/broker.pem"
 }
 
 launch() {

@@ -2,7 +2,7 @@
 // errors carry their own code; anything else is internal and is logged.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { RequestError, type RequestErrorCode } from "../util/request-error.js";
-import { UnknownTopicError, SourceArgumentError } from "../source/types.js";
+import { UnknownTopicError, SourceArgumentError, SourceUnavailableError } from "../source/types.js";
 
 const codes: Record<RequestErrorCode, Code> = {
   invalid_argument: Code.InvalidArgument,
@@ -10,6 +10,7 @@ const codes: Record<RequestErrorCode, Code> = {
   out_of_range: Code.OutOfRange,
   failed_precondition: Code.FailedPrecondition,
   resource_exhausted: Code.ResourceExhausted,
+  unavailable: Code.Unavailable,
 };
 
 const http: Record<RequestErrorCode, number> = {
@@ -18,6 +19,7 @@ const http: Record<RequestErrorCode, number> = {
   out_of_range: 416,
   failed_precondition: 409,
   resource_exhausted: 429,
+  unavailable: 503,
 };
 
 /** The request error behind `err`, if it is one the client caused. */
@@ -25,6 +27,8 @@ export function asRequestError(err: unknown): RequestError | null {
   if (err instanceof RequestError) return err;
   if (err instanceof UnknownTopicError) return new RequestError("not_found", err.message, { cause: err });
   if (err instanceof SourceArgumentError) return new RequestError("invalid_argument", err.message, { cause: err });
+  // The operator's problem, not the client's: said as the source explains it (brokers, credentials, TLS).
+  if (err instanceof SourceUnavailableError) return new RequestError("unavailable", err.message, { cause: err });
   return null;
 }
 

@@ -100,6 +100,18 @@ export class UnknownTopicError extends Error {
   }
 }
 
+/**
+ * The source cannot answer now (brokers unreachable, credentials or TLS
+ * refused): the message says what to check. Not the client's fault, and a
+ * later try may work.
+ */
+export class SourceUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "SourceUnavailableError";
+  }
+}
+
 export class SourceArgumentError extends Error {
   constructor(message: string) {
     super(message);

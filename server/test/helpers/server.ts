@@ -9,7 +9,7 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import { GrepService } from "@grep-streams/sdk/gen/grepstreams/v1/grep_pb.js";
 import { startApp, type App } from "../../src/app/app.js";
 import { createLogger } from "../../src/util/log.js";
-import type { ServerConfig } from "../../src/config.js";
+import type { KafkaConfig, ServerConfig } from "../../src/config.js";
 
 export type SourceName = "embedded" | "kafka";
 
@@ -54,6 +54,8 @@ export interface StartOptions {
   readonly retentionBytes?: number;
   /** Another broker than the test run's. */
   readonly kafkaBrokers?: string[];
+  readonly kafkaSasl?: KafkaConfig["sasl"];
+  readonly kafkaTls?: KafkaConfig["tls"];
   readonly indexBudgetBytes?: number;
   readonly streamIdleMs?: number;
 }
@@ -75,7 +77,7 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
     indexBudgetBytes: o.indexBudgetBytes ?? 1024 ** 3,
     streamIdleMs: o.streamIdleMs ?? 3_600_000,
     corsOrigins: ["*"],
-    kafka: source === "kafka" ? { brokers: o.kafkaBrokers ?? [testKafka!], clientId: "grep-streams-test", tls: false, sasl: null } : null,
+    kafka: source === "kafka" ? { brokers: o.kafkaBrokers ?? [testKafka!], clientId: "grep-streams-test", tls: o.kafkaTls ?? false, sasl: o.kafkaSasl ?? null } : null,
   };
   const log = createLogger({ test: true }, process.env.TEST_LOG ? (l) => process.stderr.write(l) : () => {});
   const app = await startApp(config, log);

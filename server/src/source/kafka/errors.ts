@@ -3,8 +3,10 @@
 // attached as the cause. Also the tests on the client's error trees that the
 // rest of the Kafka source needs (unknown topic, offset out of range, ...).
 
+import { SourceUnavailableError } from "../types.js";
+
 /** The brokers could not be reached (refused, timed out, TLS failed). */
-export class KafkaUnavailableError extends Error {
+export class KafkaUnavailableError extends SourceUnavailableError {
   readonly brokers: readonly string[];
   constructor(brokers: readonly string[], tls: boolean, cause: unknown) {
     super(
@@ -19,7 +21,7 @@ export class KafkaUnavailableError extends Error {
 }
 
 /** The brokers refused the SASL credentials. */
-export class KafkaAuthenticationError extends Error {
+export class KafkaAuthenticationError extends SourceUnavailableError {
   readonly brokers: readonly string[];
   constructor(brokers: readonly string[], cause: unknown) {
     super(
