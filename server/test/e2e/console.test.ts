@@ -13,6 +13,7 @@ import type { Page, Request } from "playwright-core";
 import { clientFor, startServer, type TestServer } from "../helpers/server.js";
 import { produce } from "../helpers/produce.js";
 import { ensureChromium, launchChromium, type TestBrowser } from "../helpers/browser.js";
+import { waitUntil } from "../helpers/deadline.js";
 
 const repo = fileURLToPath(new URL("../../../../", import.meta.url));
 const shots = resolve(repo, process.env.GREP_STREAMS_SCREENSHOT_DIR ?? "server/dist/screenshots");
@@ -217,7 +218,7 @@ describe("the browser console", { skip: missing ?? false }, () => {
     );
     // The server holds the rest: it delivers at most a window beyond what the page acked.
     const sub = () => server.app.engine.subscriptions().find((s) => s.lag + s.delivered.seq === more + 1);
-    await waitUntil(() => sub() !== undefined && sub()!.unacked >= WINDOW - 1, "the window to fill");
+    await waitUntil("the window to fill", () => sub() !== undefined && sub()!.unacked >= WINDOW - 1);
     const held = sub()!;
     assert.ok(held.delivered.seq <= 1 + WINDOW + 1, `delivered ${held.delivered.seq} while paused`);
     assert.ok(held.lag >= more - WINDOW - 1, `lag ${held.lag}`);
@@ -293,10 +294,3 @@ describe("the browser console", { skip: missing ?? false }, () => {
   });
 });
 
-async function waitUntil(ok: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

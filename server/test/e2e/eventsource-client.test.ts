@@ -11,6 +11,7 @@ import { clientFor, startServer, type TestServer } from "../helpers/server.js";
 import { produce } from "../helpers/produce.js";
 import { openSse } from "../helpers/sse.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
+import { within } from "../helpers/deadline.js";
 
 const STEP_MS = 15_000;
 
@@ -48,11 +49,6 @@ class Changes {
   }
 }
 
-function within<T>(p: Promise<T>, what: () => string, ms = STEP_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not within ${ms} ms: ${what()}`)), ms)));
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
-}
 
 interface Received {
   /** EventSource's lastEventId after the event: the `id:` field. */
@@ -138,7 +134,7 @@ describe("EventSource (eventsource package) against GET /v1/subscribe", () => {
     proxy.dropAll();
     await changes.until(() => errors.length === 1, state);
     assert.equal(errors[0]!.readyState, EventSource.CONNECTING);
-    await within(reconnecting.promise, () => `no reconnection request; ${state()}`);
+    await within(STEP_MS, "a reconnection request", reconnecting.promise, state);
     assert.equal(requests[1]!["Last-Event-ID"], lastBeforeCut);
     assert.equal(requests[1]!.Accept, "text/event-stream");
     assert.equal(proxy.accepted, 1, "no connection open while the reconnection is held");

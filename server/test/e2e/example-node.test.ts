@@ -10,6 +10,7 @@ import { clientFor, startServer, type TestServer } from "../helpers/server.js";
 import { produce } from "../helpers/produce.js";
 import { openSse } from "../helpers/sse.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
+import { within } from "../helpers/deadline.js";
 
 const EXAMPLE = fileURLToPath(new URL("../../../../examples/node/subscribe.mjs", import.meta.url));
 const STEP_MS = 15_000;
@@ -70,11 +71,6 @@ function runExample(args: string[], env: Record<string, string> = {}): Example {
   return { child, stdout: new Lines(child.stdout!, "stdout"), stderr: new Lines(child.stderr!, "stderr"), exited };
 }
 
-function within<T>(p: Promise<T>, what: string, ms = STEP_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
-}
 
 /** The stream's matches as "<id> <value JSON>" lines, read independently over SSE from the start. */
 async function expectedLines(server: TestServer, topic: string, query: string, n: number): Promise<{ streamId: string; lines: string[] }> {
@@ -138,7 +134,7 @@ describe("examples/node/subscribe.mjs", () => {
     // Live again: the fifth match ends the example (--max 5).
     await produce(client, topic, [{ value: { amount: 2, n: 8 }, partition: 0 }, { value: { amount: 301, n: 9 }, partition: 0 }]);
     printed.push(await ex.stdout.next());
-    assert.deepEqual(await within(ex.exited, "exit after --max 5"), { code: 0, signal: null });
+    assert.deepEqual(await within(STEP_MS, "exit after --max 5", ex.exited), { code: 0, signal: null });
     assert.deepEqual(ex.stdout.all, printed, "nothing else on stdout");
     assert.deepEqual(ex.stderr.all, [`following stream ${following[1]}`, ex.stderr.all[1], `resumed stream ${following[1]}`]);
     assert.equal(proxy.accepted, 2, "one connection, then one reconnection");
@@ -170,14 +166,14 @@ describe("examples/node/subscribe.mjs", () => {
     assert.match(await ex.stdout.next(), /^\S+ \{"ok":true,"n":4\}$/);
     assert.equal(ex.child.exitCode, null, "still running");
     ex.child.kill("SIGINT");
-    assert.deepEqual(await within(ex.exited, "exit on SIGINT"), { code: 0, signal: null });
+    assert.deepEqual(await within(STEP_MS, "exit on SIGINT", ex.exited), { code: 0, signal: null });
     assert.equal(ex.stdout.all.length, 3);
     assert.equal(ex.stderr.all.length, 1, ex.stderr.all.join("\n"));
   });
 
   it("prints the server's reason for an invalid query and exits 1", async () => {
     const ex = run([server.url, "--topic", "x", "--query", '{"price":{"$where":"1"}}']);
-    assert.deepEqual(await within(ex.exited, "exit on an invalid query"), { code: 1, signal: null });
+    assert.deepEqual(await within(STEP_MS, "exit on an invalid query", ex.exited), { code: 1, signal: null });
     assert.deepEqual(ex.stdout.all, []);
     assert.equal(ex.stderr.all.length, 1, ex.stderr.all.join("\n"));
     assert.match(ex.stderr.all[0]!, /^\[invalid_argument\] filter\.query\.price: operator \$where is not allowed \(it runs code\)/);

@@ -1,7 +1,7 @@
 // Turns a hang into a failure that says where it hangs: a deadline per step
-// of a test, and a record of the source calls in flight (what each waits
-// for, and since when), printed with the server's streams when a deadline
-// passes.
+// of a test, a poll for a condition with one, and a record of the source
+// calls in flight (what each waits for, and since when), printed with the
+// server's streams when a deadline passes.
 import type { Source } from "../../src/source/types.js";
 import type { App } from "../../src/app/app.js";
 
@@ -100,5 +100,14 @@ export async function within<T>(ms: number, step: string, work: Promise<T>, diag
   } finally {
     clearTimeout(timer);
     if (process.env.TEST_LOG) process.stderr.write(`step "${step}" took ${Date.now() - started} ms\n`);
+  }
+}
+
+/** Polls `check` (every 20 ms) until it holds; fails naming `what` after `timeoutMs`. */
+export async function waitUntil(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -8,6 +8,7 @@ import { EmbeddedLog } from "../../src/source/embedded/embedded-log.js";
 import { KafkaSource, KafkaSourceClosedError, KafkaUnavailableError } from "../../src/source/kafka/index.js";
 import { SourceArgumentError, UnknownTopicError, type ProduceInput, type SourceRecord } from "../../src/source/types.js";
 import { createLogger } from "../../src/util/log.js";
+import { waitUntil } from "../helpers/deadline.js";
 import {
   createTestTopic,
   deleteTestTopics,
@@ -33,14 +34,6 @@ function plain(r: SourceRecord) {
     value: text(r.value),
     headers: r.headers.map(([k, v]) => [k, text(v)]),
   };
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 describe("KafkaSource", () => {
@@ -225,9 +218,9 @@ describe("KafkaSource", () => {
     try {
       await sleep(400); // the first poll takes stock of what exists
       await createTestTopic(external, 2);
-      await until("onTopic of a topic created by another client", () => events.includes(`topic ${external}`));
+      await waitUntil("onTopic of a topic created by another client", () => events.includes(`topic ${external}`));
       await producer.send({ messages: [0, 1, 2].map((i) => message(external, 1, `x${i}`)) });
-      await until("onAppend after another client produced", () => events.includes(`append ${external} 1 3`));
+      await waitUntil("onAppend after another client produced", () => events.includes(`append ${external} 1 3`));
       assert.ok(!events.some((e) => e.startsWith(`append ${external} 0`)), "partition 0 did not grow");
 
       const produced = await source.produce(own, [{ key: null, value: utf8("o"), partition: 3 }]);
@@ -496,7 +489,7 @@ describe("KafkaSource without a reachable broker", () => {
       await assert.rejects(s.produce("t", [{ key: null, value: null }]), KafkaUnavailableError);
 
       const stop = s.watch({ onTopic: () => {} });
-      await until("a warning from the poll", () => lines.some((l) => l.includes('"level":"warn"')));
+      await waitUntil("a warning from the poll", () => lines.some((l) => l.includes('"level":"warn"')));
       await sleep(300);
       assert.equal(lines.filter((l) => l.includes('"level":"warn"')).length, 1, "rate-limited");
       stop();
