@@ -16,7 +16,20 @@ export interface Payload {
   readonly rawValue: Uint8Array | null;
 }
 
+/**
+ * Payloads without a projection, per record: the live tail hands the same
+ * record to every subscriber of a stream, and each would decode it again.
+ */
+const plain = new WeakMap<SourceRecord, Payload>();
+
 export function payloadOf(record: SourceRecord, projection: CompiledFilter | null): Payload {
+  if (projection) return build(record, projection);
+  let p = plain.get(record);
+  if (!p) plain.set(record, (p = build(record, null)));
+  return p;
+}
+
+function build(record: SourceRecord, projection: CompiledFilter | null): Payload {
   const key = parseKey(record.key);
   const rawKey = key === null ? record.key : null;
   if (record.value === null) return { key, rawKey, valueJson: null, rawValue: null };

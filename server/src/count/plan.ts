@@ -35,11 +35,16 @@ export async function planCount(source: Source, filter: CompiledFilter, range: C
       const to = range.toMs > 0 ? await source.offsetForTimestamp(t.name, p.partition, range.toMs) : p.end;
       if (to <= from) continue;
       parts.push({ topic: t.name, partition: p.partition, from, to });
-      if (range.fromMs > 0 && range.toMs > 0 && range.bucketMs > 0) continue;
-      // The range's span sizes the time buckets before counting, so memory stays fixed.
-      const [a, b] = await source.readAt(t.name, p.partition, to - 1 > from ? [from, to - 1] : [from]);
-      if (a) firstTs = Math.min(firstTs, a.timestamp);
-      const last = b ?? a;
+      // The range's span places and sizes the time buckets before counting, so
+      // memory stays fixed: without a start, the first record's time places
+      // them; without an end and a width, the last record's time sizes them.
+      const needFirst = range.fromMs <= 0;
+      const needLast = range.toMs <= 0 && range.bucketMs <= 0;
+      if (!needFirst && !needLast) continue;
+      const offsets = needFirst && needLast && to - 1 > from ? [from, to - 1] : [needFirst ? from : to - 1];
+      const records = await source.readAt(t.name, p.partition, offsets);
+      if (needFirst && records[0]) firstTs = Math.min(firstTs, records[0].timestamp);
+      const last = needLast ? (records.at(-1) ?? records[0]) : null;
       if (last) lastTs = Math.max(lastTs, last.timestamp);
     }
   }

@@ -2,7 +2,7 @@
 // parsed and tested, with progress every `progressMs`.
 import type { Source } from "../source/types.js";
 import type { CompiledFilter } from "../filter/index.js";
-import { matchesParsed, parseRecord } from "../matcher/parsed-record.js";
+import { matchesParsed, parseRecordFor } from "../matcher/parsed-record.js";
 import type { CountPlan } from "./plan.js";
 import { Tally } from "./tally.js";
 import type { CountOutput } from "./types.js";
@@ -31,7 +31,7 @@ export async function* scanCount(source: Source, filter: CompiledFilter, plan: C
         const size = r.value?.byteLength ?? 0;
         tally.bytes += size + (r.key?.byteLength ?? 0);
         if (!tally.inRange(r.timestamp)) continue;
-        const parsed = parseRecord(r);
+        const parsed = parseRecordFor(filter, r);
         if (r.value !== null && !parsed.valueOk && filter.needsValue) tally.nonJson++;
         if (r.key !== null && parsed.key === null && filter.needsKey) tally.badKey++;
         if (matchesParsed(filter, parsed)) tally.match(p, size, r.timestamp);

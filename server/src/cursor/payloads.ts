@@ -14,8 +14,8 @@ export async function readPayloads(source: Source, rows: readonly MatchRow[]): P
     else groups.set(k, [i]);
   });
   for (const indexes of groups.values()) {
-    // Index order within a partition is offset order, which readAt wants.
-    indexes.sort((a, b) => rows[a]!.offset - rows[b]!.offset);
+    // Index order within a partition is offset order, which readAt wants
+    // (epochs number each partition's matches in offset order).
     const { topic, partition } = rows[indexes[0]!]!;
     const records = await source.readAt(topic, partition, indexes.map((i) => rows[i]!.offset));
     indexes.forEach((i, k) => (out[i] = records[k] ?? null));

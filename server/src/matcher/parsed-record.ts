@@ -14,10 +14,23 @@ export interface ParsedRecord {
   readonly valueOk: boolean;
 }
 
+/** Parses the key and the value: for the matcher, whose many filters (and skip counts) look at both. */
 export function parseRecord(record: SourceRecord): ParsedRecord {
+  return parse(record, true, true);
+}
+
+/**
+ * Parses only what `f` looks at (a topic-only filter: nothing): for a scan
+ * with one filter (a backfill, a Count). Parts not parsed read as absent.
+ */
+export function parseRecordFor(f: CompiledFilter, record: SourceRecord): ParsedRecord {
+  return parse(record, f.needsKey, f.needsValue);
+}
+
+function parse(record: SourceRecord, wantKey: boolean, wantValue: boolean): ParsedRecord {
   let value: unknown = undefined;
   let valueOk = false;
-  if (record.value !== null) {
+  if (wantValue && record.value !== null) {
     try {
       value = JSON.parse(decoder.decode(record.value));
       valueOk = true;
@@ -25,7 +38,7 @@ export function parseRecord(record: SourceRecord): ParsedRecord {
       // Not UTF-8 or not JSON: filters with a query skip it; it is counted.
     }
   }
-  return { record, key: parseKey(record.key), value, valueOk };
+  return { record, key: wantKey ? parseKey(record.key) : null, value, valueOk };
 }
 
 /** Whether the filter matches, given the topic already matched. */

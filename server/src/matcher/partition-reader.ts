@@ -124,7 +124,12 @@ export class PartitionReader {
     const matches = new Map<StreamRecord, SourceRecord[]>();
     const { index, skips, streams } = this.members;
     const candidates = this.candidates;
-    const frontierOf = (s: MatcherStream) => headEpoch(s.record).frontier.get(this.pk) ?? 0;
+    // The members that take part, with their frontiers: looked up once a batch, not per record.
+    const eligible = new Map<MatcherStream, number>();
+    for (const s of streams) {
+      const frontier = headEpoch(s.record).frontier.get(this.pk) ?? 0;
+      if (frontier >= batchStart) eligible.set(s, frontier);
+    }
     for (const record of records) {
       const parsed = parseRecord(record);
       if (record.value !== null && !parsed.valueOk) skips.nonJson++;
@@ -132,8 +137,8 @@ export class PartitionReader {
       candidates.length = 0;
       index.candidates(parsed.valueOk ? parsed.value : undefined, candidates);
       for (const s of candidates) {
-        const frontier = frontierOf(s);
-        if (frontier < batchStart || record.offset < frontier) continue;
+        const frontier = eligible.get(s);
+        if (frontier === undefined || record.offset < frontier) continue;
         if (!matchesParsed(s.filter, parsed)) continue;
         let list = matches.get(s.record);
         if (!list) matches.set(s.record, (list = []));
@@ -141,8 +146,7 @@ export class PartitionReader {
       }
     }
     const next = records[records.length - 1]!.offset + 1;
-    const members = [...streams].filter((s) => frontierOf(s) >= batchStart).map((s) => s.record);
-    this.sequencer.commitHead(this.pk, next, members, matches);
+    this.sequencer.commitHead(this.pk, next, [...eligible.keys()].map((s) => s.record), matches);
   }
 
   private pause(): Promise<void> {

@@ -89,5 +89,5 @@ export async function offsetForTimestamp(consumer: ReaderConsumer, topic: string
   );
   const found = res.get(topic)?.get(partition)?.offset;
   if (found !== undefined && found >= 0n) return Number(found);
-  return (await partitionOffsets(consumer, topic, partition)).end;
+  return (await list(consumer, [topic], ListOffsetTimestamps.LATEST, { [topic]: [partition] })).get(topic)?.[partition] ?? 0;
 }
