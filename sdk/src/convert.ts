@@ -44,6 +44,8 @@ export interface GrepEvent {
   readonly rawKey: Uint8Array | null;
   /** The parsed JSON value (after the projection), or the raw bytes when the value is not JSON. */
   readonly value: unknown;
+  /** The value's JSON text as the server sent it (on one line), or null when it is not JSON. */
+  readonly valueJson: string | null;
   readonly headers: readonly EventHeader[];
 }
 
@@ -118,17 +120,17 @@ export function eventOf(e: Event): GrepEvent {
     timestamp: new Date(Number(e.timestampMs)),
     key: e.key.length > 0 ? e.key : null,
     rawKey: e.rawKey.length > 0 ? e.rawKey : null,
-    value: valueOf(e),
+    ...valueOf(e),
     headers: e.headers.map((h) => ({ key: h.key, value: h.value })),
   };
 }
 
-function valueOf(e: Event): unknown {
-  if (e.valueJson === "") return e.rawValue; // not JSON (or no payload asked for): the bytes
+function valueOf(e: Event): { value: unknown; valueJson: string | null } {
+  if (e.valueJson === "") return { value: e.rawValue, valueJson: null }; // not JSON (or no payload asked for): the bytes
   try {
-    return JSON.parse(e.valueJson);
+    return { value: JSON.parse(e.valueJson), valueJson: e.valueJson };
   } catch {
-    return new TextEncoder().encode(e.valueJson);
+    return { value: new TextEncoder().encode(e.valueJson), valueJson: null };
   }
 }
 

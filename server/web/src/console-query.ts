@@ -14,8 +14,6 @@ export interface ConsoleQuery {
   readonly newestFirst: boolean;
 }
 
-export const emptyQuery: ConsoleQuery = { topics: [], topicRegex: "", query: "", keyPrefix: [], from: "latest", newestFirst: true };
-
 const list = (s: string | null): string[] =>
   (s ?? "")
     .split(",")

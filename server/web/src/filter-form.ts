@@ -21,19 +21,16 @@ export interface FilterFormElements {
   readonly errors: { readonly topics: HTMLElement; readonly query: HTMLElement; readonly key: HTMLElement };
 }
 
-export type Validity = { readonly ok: true; readonly streamId: string } | { readonly ok: false };
-
 export class FilterForm {
   private readonly selected = new Set<string>();
   private known: string[] = [];
   private checking: AbortController | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private validity: Validity = { ok: false };
+  private valid = false;
 
   constructor(
     private readonly client: GrepClient,
     private readonly el: FilterFormElements,
-    private readonly onChange: (q: ConsoleQuery, v: Validity) => void = () => {},
   ) {
     el.topicList.addEventListener("click", (e) => {
       const chip = (e.target as HTMLElement).closest<HTMLButtonElement>(".chip");
@@ -52,7 +49,7 @@ export class FilterForm {
   }
 
   get isValid(): boolean {
-    return this.validity.ok;
+    return this.valid;
   }
 
   /** Shows the server's topics as chips, keeping what is selected (also topics that do not exist yet). */
@@ -123,14 +120,13 @@ export class FilterForm {
       const v = await this.client.validateFilter(filterOf(q), { signal: abort.signal });
       if (abort.signal.aborted) return;
       this.show(v.ok ? [] : v.problems, v.ok ? v.warnings : [], local);
-      this.validity = v.ok && !local ? { ok: true, streamId: v.streamId } : { ok: false };
+      this.valid = v.ok && !local;
     } catch (err) {
       if (abort.signal.aborted) return;
       this.show([], [], `cannot check the filter: ${(err as Error).message}`);
-      this.validity = { ok: false };
+      this.valid = false;
     }
-    this.el.run.disabled = !this.validity.ok;
-    this.onChange(q, this.validity);
+    this.el.run.disabled = !this.valid;
   }
 
   private show(problems: readonly GrepFilterProblem[], warnings: readonly string[], other: string): void {

@@ -11,7 +11,7 @@ export class RateMeter {
     this.buckets[this.second % SECONDS]! += n;
   }
 
-  /** The mean over the last SECONDS whole seconds (the current one is still filling). */
+  /** The mean over the last SECONDS - 1 whole seconds (the current one is still filling). */
   perSecond(): number {
     this.advance();
     let sum = 0;

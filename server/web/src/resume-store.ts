@@ -29,7 +29,7 @@ export class ResumeStore {
     }
   }
 
-  /** Cheap, for every drawn frame: the resume point only. */
+  /** Cheap, for every batch of rows: the resume point only. */
   saveAfter(streamKey: string, after: string, total: number): void {
     this.write(`${PREFIX}${streamKey}:after`, JSON.stringify({ after, total }));
   }

@@ -19,7 +19,7 @@ export interface Row {
 const decoder = new TextDecoder();
 
 export function rowOf(e: GrepEvent): Row {
-  const isJson = !(e.value instanceof Uint8Array);
+  const isJson = e.valueJson !== null;
   return {
     id: e.id,
     topic: e.topic,
@@ -27,7 +27,7 @@ export function rowOf(e: GrepEvent): Row {
     offset: e.offset,
     time: e.timestamp.getTime(),
     key: e.key ?? (e.rawKey ? [decoder.decode(e.rawKey)] : null),
-    valueText: isJson ? JSON.stringify(e.value) : decoder.decode(e.value as Uint8Array),
+    valueText: e.valueJson ?? decoder.decode(e.value as Uint8Array),
     isJson,
   };
 }

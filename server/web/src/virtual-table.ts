@@ -32,7 +32,6 @@ export class VirtualTable {
     private readonly spacer: HTMLElement,
     private readonly layer: HTMLElement,
     private readonly empty: HTMLElement,
-    private readonly onDrawn: (rows: readonly Row[]) => void = () => {},
   ) {
     this.rowHeight = parseFloat(getComputedStyle(viewport).getPropertyValue("--row-h")) || 28;
     viewport.addEventListener("scroll", () => this.schedule(), { passive: true });
@@ -49,10 +48,6 @@ export class VirtualTable {
       e.preventDefault();
       this.toggle(id);
     });
-  }
-
-  get size(): number {
-    return this.rows.length;
   }
 
   /** All rows in arrival order (oldest first). */
@@ -179,7 +174,6 @@ export class VirtualTable {
     }
     // An expanded row's height is known only once drawn: place the rest again.
     if (measured) this.schedule();
-    this.onDrawn(this.rows);
   }
 
   /** The display index of the row at height `y`. */
