@@ -1,5 +1,6 @@
 // Adds up matches: totals, a histogram of value sizes, counts per time bucket
 // and per partition. Memory is fixed by the plan's buckets.
+import { etaMs } from "../util/eta.js";
 import type { CountPlan } from "./plan.js";
 import type { CountProgress, CountResult, PartitionCount } from "./types.js";
 
@@ -57,7 +58,7 @@ export class Tally {
       matched: this.matched,
       messagesTotal: this.total,
       fraction,
-      etaMs: fraction > 0 && fraction < 1 ? Math.round((elapsed / fraction) * (1 - fraction)) : 0,
+      etaMs: etaMs(elapsed, fraction),
       partitions: this.partitions.map((p) => ({ ...p })),
     };
   }

@@ -10,6 +10,7 @@ import type { LiveTail } from "./live-tail.js";
 import { AckWindow } from "./ack-window.js";
 import { lagAfter, nextEpoch, type Position } from "./position.js";
 import { readPayloads } from "./payloads.js";
+import { etaMs } from "../util/eta.js";
 
 export interface ScanProgress {
   readonly scanned: number;
@@ -76,6 +77,15 @@ export class Cursor {
       const epoch = epochs.find((e) => e.epoch === this.pos.epoch);
       if (!epoch) throw new Error(`epoch ${this.pos.epoch} of stream ${this.stream.record.streamId} is gone`);
 
+      // While a scan fills this epoch, its progress goes out every progressMs:
+      // between pages too (a scan that finds much keeps a slow subscriber
+      // busy delivering until it ends), not only once caught up.
+      const scan = epoch.kind === "backfill" ? this.stream.scanProgress(epoch.epoch) : undefined;
+      if (scan && Date.now() - lastProgress >= this.opts.progressMs) {
+        lastProgress = lastOutput = Date.now();
+        yield progressOf(epoch, scan);
+      }
+
       if (this.pos.seq < epoch.lastSeq) {
         if (this.window.full) {
           await this.window.wait(this.opts.heartbeatMs, signal);
@@ -84,13 +94,6 @@ export class Cursor {
             yield this.heartbeat();
           }
           continue;
-        }
-        // A scan that finds many matches keeps the cursor busy delivering
-        // them: report its progress between pages too, not only when caught up.
-        const busyScan = epoch.kind === "backfill" ? this.stream.scanProgress(epoch.epoch) : undefined;
-        if (busyScan && Date.now() - lastProgress >= this.opts.progressMs) {
-          lastProgress = Date.now();
-          yield progressOf(epoch, busyScan);
         }
         const room = this.opts.window > 0 ? this.opts.window - this.window.pending : this.opts.pageSize;
         for await (const item of this.page(epoch, Math.min(room, this.opts.pageSize))) {
@@ -109,13 +112,7 @@ export class Cursor {
         }
       }
 
-      // Caught up with what is numbered so far: report scan progress or wait.
-      const scan = epoch.kind === "backfill" ? this.stream.scanProgress(epoch.epoch) : undefined;
-      if (scan && Date.now() - lastProgress >= this.opts.progressMs) {
-        lastProgress = lastOutput = Date.now();
-        yield progressOf(epoch, scan);
-        continue;
-      }
+      // Caught up with what is numbered so far: wait for more (or the next progress report).
       await this.stream.tail.wait(scan ? this.opts.progressMs : this.opts.heartbeatMs, signal);
       if (!signal.aborted && Date.now() - lastOutput >= this.opts.heartbeatMs) {
         lastOutput = Date.now();
@@ -179,8 +176,6 @@ export class Cursor {
 }
 
 function progressOf(epoch: Epoch, p: ScanProgress): CursorItem {
-  const elapsed = Date.now() - p.startedAt;
   const fraction = p.total > 0 ? Math.min(1, p.scanned / p.total) : 1;
-  const etaMs = fraction > 0 && fraction < 1 ? Math.round((elapsed / fraction) * (1 - fraction)) : 0;
-  return { kind: "progress", epoch: epoch.epoch, scanned: p.scanned, total: p.total, matched: p.matched, etaMs };
+  return { kind: "progress", epoch: epoch.epoch, scanned: p.scanned, total: p.total, matched: p.matched, etaMs: etaMs(Date.now() - p.startedAt, fraction) };
 }
