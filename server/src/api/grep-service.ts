@@ -1,6 +1,6 @@
 // The GrepService over Connect (gRPC, gRPC-Web and the Connect protocol).
 // Thin: converts messages and errors; the engine does the work.
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { Code, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import {
   GrepService,
@@ -235,6 +235,6 @@ function partitionOut(p: { topic: string; partition: number; scanned: number; to
 
 function logged(log: Logger, err: unknown) {
   const ce = toConnectError(err);
-  if (ce.code === 13) log.error("request failed", { err });
+  if (ce.code === Code.Internal) log.error("request failed", { err });
   return ce;
 }

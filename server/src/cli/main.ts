@@ -1,5 +1,5 @@
 // The grep-streams command line: serve, produce, grep, count, topics.
-import { ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { ConfigError } from "../config.js";
 
 const HELP = `grep-streams: grep(1) for event streams
@@ -40,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
     return await command(rest);
   } catch (err) {
     if (err instanceof ConnectError) {
-      console.error(`grep-streams ${name}: ${err.code === 14 ? `cannot reach the server (${err.rawMessage}); is it running? start one with: grep-streams serve` : err.rawMessage} [${codeName(err.code)}]`);
+      console.error(`grep-streams ${name}: ${err.code === Code.Unavailable ? `cannot reach the server (${err.rawMessage}); is it running? start one with: grep-streams serve` : err.rawMessage} [${codeName(err.code)}]`);
       return 1;
     }
     if (err instanceof ConfigError || (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS"))) {

@@ -35,7 +35,8 @@ export class KafkaAuthenticationError extends SourceUnavailableError {
 }
 
 /** Raised by every method once close() was called. */
-export class KafkaSourceClosedError extends Error {
+/** A call after close(): during a shutdown, clients see UNAVAILABLE (try another server, or later). */
+export class KafkaSourceClosedError extends SourceUnavailableError {
   constructor() {
     super("the Kafka source is closed");
     this.name = "KafkaSourceClosedError";
