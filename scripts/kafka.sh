@@ -225,5 +225,5 @@ case "${1:-}" in
   status) if running; then echo "127.0.0.1:$PORT"; else say "not running"; exit 1; fi ;;
   fetch) fetch ;;
   logs) cat "$LOG" ;;
-  *) say "usage: scripts/kafka.sh up|down|status|fetch|logs"; exit 2 ;;
+  *) say "usage: scripts/kafka.sh up|down|restart|status|fetch|logs"; exit 2 ;;
 esac

@@ -39,7 +39,7 @@ Options (environment variable in brackets):
   --data-dir DIR         where the embedded log and the index live [GREP_STREAMS_DATA_DIR] (default ./.grep-streams)
   --no-demo, --demo      feed the topic demo-orders with synthetic events [GREP_STREAMS_DEMO=0|1]
                          (default: on with the embedded log, off with Kafka)
-  --partitions N         partitions of new topics in the embedded log [GREP_STREAMS_PARTITIONS] (default 4)
+  --partitions N         partitions of topics Produce creates (embedded log and Kafka) [GREP_STREAMS_PARTITIONS] (default 4)
   --retention-ms N       embedded log: delete messages older than this, 0 = never [GREP_STREAMS_RETENTION_MS] (default 7 days)
   --retention-bytes N    embedded log: bytes kept per partition, 0 = unlimited [GREP_STREAMS_RETENTION_BYTES] (default 1 GiB)
   --heartbeat-ms N       heartbeat interval of idle subscriptions [GREP_STREAMS_HEARTBEAT_MS] (default 10000)

@@ -39,7 +39,7 @@ export function filterOf(values: {
   };
 }
 
-/** "earliest", "latest", an RFC 3339 time or milliseconds since the epoch, to milliseconds. */
+/** An RFC 3339 time (anything Date.parse reads) or milliseconds since the epoch, to milliseconds. */
 export function timeOf(flag: string, text: string): number {
   const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
   if (Number.isNaN(ms)) throw new Error(`--${flag}: expected an RFC 3339 time such as 2026-11-21T10:00:00Z, got ${JSON.stringify(text)}`);

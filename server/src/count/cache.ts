@@ -1,6 +1,6 @@
-// Results of counts over closed ranges, by plan key (filter, times, bucket
-// width and the exact offsets): the same offsets hold the same records, so a
-// repeated count is answered at once. Least recently used entries go first.
+// Results of counts by plan key (filter, times, bucket width and the exact
+// offsets the range resolved to, open ranges too): the same offsets hold the
+// same records, so a repeated count is answered at once. Least recently used entries go first.
 import type { CountResult } from "./types.js";
 
 export class CountCache {

@@ -1,7 +1,7 @@
 // MongoDB projections restricted to inclusion or exclusion of field paths
 // ({"a": 1, "b.c": 1} or {"a": 0}). Compiled into a function that builds a
-// new value and never mutates its input (one parsed value is shared by all
-// the streams that match it).
+// new value and never mutates its input (a caller may share one parsed value
+// among several subscribers).
 
 import { FilterError } from "./errors.js";
 import { canonicalJson, compareStrings, isJsonObject, member, parseJsonText, type JsonObject } from "./json.js";

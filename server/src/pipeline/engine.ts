@@ -71,7 +71,7 @@ export class Engine {
 
   private constructor(readonly source: Source, dataDir: string, private readonly log: Logger, options: EngineOptions) {
     this.opts = {
-      heartbeatMs: options.heartbeatMs ?? 15_000,
+      heartbeatMs: options.heartbeatMs ?? 10_000,
       progressMs: options.progressMs ?? 500,
       batchSize: options.batchSize ?? 500,
       tailCapacity: options.tailCapacity ?? 1024,

@@ -1,7 +1,8 @@
 // The SQLite index: streams, epochs (with their scan frontiers) and the
-// grep_match_seq table of numbered matches. Only the sequencer writes it; the
-// cursor reads it. Frontier and matches are written in one transaction, which
-// is what makes numbering exactly-once across crashes.
+// grep_match_seq table of numbered matches. The sequencer writes matches and
+// frontiers, the stream registry streams and epochs, the engine durable
+// positions; the cursor reads it. Frontier and matches are written in one
+// transaction, which is what makes numbering exactly-once across crashes.
 import Database from "better-sqlite3";
 import type { Epoch, MatchRow, OffsetMap, StreamRecord } from "./types.js";
 

@@ -1,6 +1,6 @@
-// Kafka's murmur2, bit for bit: the Java client's `Utils.murmur2`. The
-// embedded log partitions keyed records with it so a key lands on the same
-// partition number it would on a Kafka topic with as many partitions.
+// Kafka's murmur2, bit for bit: the Java client's `Utils.murmur2`. Both
+// sources' Produce partitions keyed records with it, so a key lands on the same
+// partition number it would with Kafka's own producers.
 
 const SEED = 0x9747b28c;
 const M = 0x5bd1e995;

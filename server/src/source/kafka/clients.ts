@@ -72,7 +72,8 @@ export class ReaderConsumer extends Consumer {
    * on stale metadata, is tried once more (within the deadline too), after a
    * forced refresh of `topics` when given; a second timeout throws
    * KafkaCallTimeoutError. The client answers or fails every request within
-   * its requestTimeout by itself: what times out here is a call it lost.
+   * its requestTimeout by itself, so what times out here is a call it lost,
+   * or one to a silent broker that the client would fail later anyway.
    */
   async bounded<T>(call: string, topics: readonly string[] | undefined, run: () => Promise<T>): Promise<T> {
     try {

@@ -67,8 +67,9 @@ export function resolveOptions(options: KafkaSourceOptions): ResolvedOptions {
   if (!Number.isFinite(pollIntervalMs) || pollIntervalMs < 10) {
     throw new SourceArgumentError(`invalid pollIntervalMs ${pollIntervalMs}: use at least 10 ms`);
   }
-  // Below the client's own 30 s request timeout: the deadline is for calls the client
-  // lost (clients.ts), which it would never answer, not for a slow broker.
+  // Below the client's own 30 s request timeout: the deadline is for calls the
+  // client lost (clients.ts), which it would never answer; it also cuts short
+  // the client's slow failure (~26 s of retries) against a silent broker.
   const callTimeoutMs = options.callTimeoutMs ?? 15_000;
   if (!Number.isFinite(callTimeoutMs) || callTimeoutMs < 100) {
     throw new SourceArgumentError(`invalid callTimeoutMs ${callTimeoutMs}: use at least 100 ms`);

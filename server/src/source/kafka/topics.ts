@@ -23,7 +23,7 @@ export function isInternalTopic(name: string): boolean {
   return name.startsWith("__");
 }
 
-/** A name that cannot be a user topic here: unknown without asking the broker. */
+/** Whether a name can be a user topic here; one that cannot is unknown without asking the broker. */
 export function isVisibleTopicName(name: string): boolean {
   if (isInternalTopic(name)) return false;
   try {

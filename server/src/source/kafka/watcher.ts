@@ -39,7 +39,7 @@ export class Watcher {
   readonly #log: Logger;
   readonly #explain: (err: unknown) => unknown;
   readonly #listeners: Listeners;
-  /** Present while polling; undefined entries before the first poll has taken stock. */
+  /** Present while polling (empty until the first poll has taken stock: see #baselined). */
   #known: Map<string, Known> | undefined;
   #baselined = false;
   #timer: NodeJS.Timeout | undefined;
