@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { readFileSync } from "node:fs";
+import { defaultMatchWorkers } from "./util/cores.js";
 
 export interface ServerConfig {
   readonly host: string;
@@ -22,6 +23,8 @@ export interface ServerConfig {
   readonly corsOrigins: string[];
   /** Kafka as the source when set; the embedded log otherwise. */
   readonly kafka: KafkaConfig | null;
+  /** Worker threads that parse and match; default: cores - 1, at least 1. */
+  readonly matchWorkers?: number;
 }
 
 export interface KafkaConfig {
@@ -47,6 +50,8 @@ Options (environment variable in brackets):
                          evicted, least recently used first [GREP_STREAMS_INDEX_BUDGET_BYTES] (default 1 GiB)
   --stream-idle-ms N     [GREP_STREAMS_STREAM_IDLE_MS] (default 3600000: one hour)
   --cors-origins LIST    comma-separated allowed browser origins, * for any [GREP_STREAMS_CORS_ORIGINS] (default *)
+  --match-workers N      worker threads that parse and match live records [GREP_STREAMS_MATCH_WORKERS]
+                         (default: cores - 1, at least 1; here ${defaultMatchWorkers()})
 Kafka (the source is Kafka when brokers are given, else the embedded log):
   --kafka-brokers LIST   comma-separated host:port [GREP_STREAMS_KAFKA_BROKERS]
   --kafka-client-id ID   [GREP_STREAMS_KAFKA_CLIENT_ID] (default grep-streams)
@@ -89,6 +94,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       "cors-origins": { type: "string" },
       "index-budget-bytes": { type: "string" },
       "stream-idle-ms": { type: "string" },
+      "match-workers": { type: "string" },
       "kafka-brokers": { type: "string" },
       "kafka-client-id": { type: "string" },
       "kafka-tls": { type: "boolean" },
@@ -120,6 +126,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     streamIdleMs: int("stream-idle-ms", values["stream-idle-ms"] ?? env.GREP_STREAMS_STREAM_IDLE_MS, 3_600_000, 0),
     corsOrigins: (values["cors-origins"] ?? env.GREP_STREAMS_CORS_ORIGINS ?? "*").split(",").map((s) => s.trim()).filter(Boolean),
     kafka,
+    matchWorkers: int("match-workers", values["match-workers"] ?? env.GREP_STREAMS_MATCH_WORKERS, defaultMatchWorkers(), 1),
   };
 }
 

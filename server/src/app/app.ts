@@ -55,6 +55,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       heartbeatMs: config.heartbeatMs,
       indexBudgetBytes: config.indexBudgetBytes,
       streamIdleMs: config.streamIdleMs,
+      ...(config.matchWorkers !== undefined ? { matchWorkers: config.matchWorkers } : {}),
     });
     const api = await startApi(engine, log, { host: config.host, port: config.port, corsOrigins: config.corsOrigins });
     const stopDemo = config.demo ? startDemoFeed(source, log.child({ component: "demo" })) : () => {};

@@ -7,8 +7,8 @@ import type { Logger } from "../util/log.js";
 import type { Source, TopicMeta } from "../source/types.js";
 import type { Sequencer } from "../sequencer/sequencer.js";
 import { headEpoch, partitionKey, type OffsetMap } from "../sequencer/types.js";
-import { FilterIndex } from "./filter-index.js";
-import { PartitionReader, type ReaderOptions, type TopicMembers } from "./partition-reader.js";
+import { MatchPool } from "./match-pool.js";
+import { PartitionReader, type MatchTarget, type ReaderOptions, type TopicMembers } from "./partition-reader.js";
 import type { MatcherStream, SkipCounts } from "./types.js";
 import type { CompiledFilter } from "../filter/index.js";
 
@@ -16,8 +16,18 @@ interface TopicState extends TopicMembers {
   readonly readers: Map<number, PartitionReader>;
 }
 
+export interface MatcherOptions extends ReaderOptions {
+  /** Worker threads that parse and match (at least 1). */
+  readonly workers: number;
+}
+
 export class Matcher {
   private readonly streams = new Set<MatcherStream>();
+  /** Each attached stream's filter slot in the match workers. */
+  private readonly slots = new Map<MatcherStream, number>();
+  private readonly bySlot = new Map<number, MatcherStream>();
+  private nextSlot = 1;
+  private readonly target: MatchTarget;
   private readonly topics = new Map<string, TopicState>();
   private readonly skipCounts = new Map<string, SkipCounts>();
   private readonly unwatch: () => void;
@@ -29,9 +39,10 @@ export class Matcher {
   constructor(
     private readonly source: Source,
     private readonly sequencer: Sequencer,
-    private readonly opts: ReaderOptions,
+    private readonly opts: MatcherOptions,
     private readonly log: Logger,
   ) {
+    this.target = { pool: new MatchPool(opts.workers, log), bySlot: this.bySlot };
     this.unwatch = source.watch({
       onAppend: (topic, partition) => this.topics.get(topic)?.readers.get(partition)?.notify(),
       // The watcher announces a topic once: offering it must not give up on a failed lookup.
@@ -59,6 +70,11 @@ export class Matcher {
    */
   attach(stream: MatcherStream): Promise<void> {
     this.streams.add(stream);
+    if (!this.slots.has(stream)) {
+      const slot = this.nextSlot++;
+      this.slots.set(stream, slot);
+      this.bySlot.set(slot, stream);
+    }
     return this.serial(() =>
       this.untilDone(
         "attach a stream",
@@ -74,13 +90,19 @@ export class Matcher {
   detach(stream: MatcherStream): Promise<void> {
     this.streams.delete(stream);
     return this.serial(async () => {
+      const slot = this.slots.get(stream);
       for (const [name, t] of this.topics) {
         if (!t.streams.delete(stream)) continue;
-        t.index.remove(stream.record.streamId);
+        if (slot !== undefined) this.target.pool.remove(name, slot);
         if (t.streams.size === 0) {
           this.topics.delete(name);
           await Promise.all([...t.readers.values()].map((r) => r.stop()));
         }
+      }
+      // Not re-attached while this waited: forget its slot (results still in flight for it are dropped).
+      if (slot !== undefined && !this.streams.has(stream)) {
+        this.slots.delete(stream);
+        this.bySlot.delete(slot);
       }
     });
   }
@@ -104,6 +126,7 @@ export class Matcher {
     const readers = [...this.topics.values()].flatMap((t) => [...t.readers.values()]);
     this.topics.clear();
     await Promise.all(readers.map((r) => r.stop()));
+    await this.target.pool.close();
   }
 
   private serial(fn: () => Promise<void>): Promise<void> {
@@ -143,7 +166,7 @@ export class Matcher {
     if (!t) {
       let skips = this.skipCounts.get(meta.name);
       if (!skips) this.skipCounts.set(meta.name, (skips = { nonJson: 0, badKey: 0 }));
-      t = { streams: new Set(), index: new FilterIndex<MatcherStream>(), skips, readers: new Map() };
+      t = { name: meta.name, streams: new Set(), skips, readers: new Map() };
       this.topics.set(meta.name, t);
     }
     // A member is offered its topic again when the topic got more partitions:
@@ -151,14 +174,15 @@ export class Matcher {
     const member = t.streams.has(stream);
     if (!member) {
       t.streams.add(stream);
-      t.index.add(stream.record.streamId, stream.filter, stream);
+      // Posted to the workers now: before any batch this member takes part in.
+      this.target.pool.add(meta.name, this.slots.get(stream)!, stream.filter.spec);
     }
     const frontier = headEpoch(stream.record).frontier;
     for (const p of meta.partitions) {
       // A partition the stream's frontier does not name came after the stream: all of it is new.
       const from = frontier.get(partitionKey(meta.name, p.partition)) ?? 0;
       const reader = t.readers.get(p.partition);
-      if (!reader) t.readers.set(p.partition, new PartitionReader(this.source, this.sequencer, meta.name, p.partition, from, t, this.opts, this.log));
+      if (!reader) t.readers.set(p.partition, new PartitionReader(this.source, this.sequencer, meta.name, p.partition, from, t, this.target, this.opts, this.log));
       else if (!member) reader.scanFrom(from);
     }
   }

@@ -1,20 +1,28 @@
-// Reads one source partition once for every stream that wants it. Each record
-// is parsed once; the filter index picks the candidate streams; a stream only
-// takes records at or after its own head frontier, so streams that joined at
-// different offsets share one reader.
+// Reads one source partition once for every stream that wants it. Reading
+// and committing happen here, on the main thread; parsing and matching in the
+// match worker the reader is bound to (each record parsed once, the filter
+// index picks the candidate streams). A stream only takes records at or
+// after its own head frontier, so streams that joined at different offsets
+// share one reader.
 import type { Logger } from "../util/log.js";
 import type { Source } from "../source/types.js";
 import type { Sequencer } from "../sequencer/sequencer.js";
 import { headEpoch, partitionKey, type PartitionKey, type StreamRecord } from "../sequencer/types.js";
 import type { SourceRecord } from "../source/types.js";
-import type { FilterIndex } from "./filter-index.js";
-import { matchesParsed, parseRecord } from "./parsed-record.js";
+import type { MatchPool } from "./match-pool.js";
 import type { MatcherStream, SkipCounts } from "./types.js";
 
 export interface TopicMembers {
+  readonly name: string;
   readonly streams: Set<MatcherStream>;
-  readonly index: FilterIndex<MatcherStream>;
   readonly skips: SkipCounts;
+}
+
+/** Where the reader's batches are matched: a worker of the pool, and the streams by filter slot. */
+export interface MatchTarget {
+  readonly pool: MatchPool;
+  /** The matcher's streams by the slot their filter has in the workers. */
+  readonly bySlot: ReadonlyMap<number, MatcherStream>;
 }
 
 export interface ReaderOptions {
@@ -30,7 +38,7 @@ export class PartitionReader {
   private dataPending = true;
   private wake: (() => void) | null = null;
   private stopped = false;
-  private readonly candidates: MatcherStream[] = [];
+  private readonly worker: number;
   readonly done: Promise<void>;
 
   constructor(
@@ -40,12 +48,14 @@ export class PartitionReader {
     readonly partition: number,
     from: number,
     private readonly members: TopicMembers,
+    private readonly target: MatchTarget,
     private readonly opts: ReaderOptions,
     private readonly log: Logger,
   ) {
     this.pk = partitionKey(topic, partition);
     this.position = from;
-    this.done = this.loop();
+    this.worker = target.pool.acquire();
+    this.done = this.loop().finally(() => target.pool.release(this.worker));
   }
 
   /** The next offset this reader will scan. */
@@ -103,9 +113,9 @@ export class PartitionReader {
         });
       }
       try {
-        this.process(this.position, records);
+        await this.process(this.position, records);
       } catch (err) {
-        this.log.error("writing matches to the index failed; retrying the batch", { topic: this.topic, partition: this.partition, err });
+        this.log.error("matching a batch or writing its matches to the index failed; retrying the batch", { topic: this.topic, partition: this.partition, err });
         await this.pause();
         continue;
       }
@@ -119,34 +129,48 @@ export class PartitionReader {
    * [frontier, batchStart) yet, so it takes no part in this batch (neither
    * matches nor a frontier move) and gets everything, in order, from the
    * rewind its join requested.
+   *
+   * The members that take part are fixed when the batch is posted: a stream
+   * that joins later has its filter added to the worker after the batch, so
+   * the worker did not test it, and it must not see its frontier moved past
+   * the batch either. A member that left meanwhile is dropped from the commit.
    */
-  private process(batchStart: number, records: readonly SourceRecord[]): void {
-    const matches = new Map<StreamRecord, SourceRecord[]>();
-    const { index, skips, streams } = this.members;
-    const candidates = this.candidates;
-    // The members that take part, with their frontiers: looked up once a batch, not per record.
+  private async process(batchStart: number, records: readonly SourceRecord[]): Promise<void> {
+    const { skips, streams } = this.members;
     const eligible = new Map<MatcherStream, number>();
+    let keys = false;
+    let values = false;
     for (const s of streams) {
       const frontier = headEpoch(s.record).frontier.get(this.pk) ?? 0;
-      if (frontier >= batchStart) eligible.set(s, frontier);
+      if (frontier < batchStart) continue;
+      eligible.set(s, frontier);
+      keys ||= s.filter.needsKey;
+      values ||= s.filter.needsValue;
     }
-    for (const record of records) {
-      const parsed = parseRecord(record);
-      if (record.value !== null && !parsed.valueOk) skips.nonJson++;
-      if (record.key !== null && parsed.key === null) skips.badKey++;
-      candidates.length = 0;
-      index.candidates(parsed.valueOk ? parsed.value : undefined, candidates);
-      for (const s of candidates) {
-        const frontier = eligible.get(s);
-        if (frontier === undefined || record.offset < frontier) continue;
-        if (!matchesParsed(s.filter, parsed)) continue;
-        let list = matches.get(s.record);
-        if (!list) matches.set(s.record, (list = []));
-        list.push(record);
-      }
+    if (eligible.size === 0) return;
+    const result = await this.target.pool.match(this.worker, this.topic, records, { keys, values });
+    if (this.stopped) return;
+    skips.nonJson += result.nonJson;
+    skips.badKey += result.badKey;
+    const matches = new Map<StreamRecord, SourceRecord[]>();
+    const { pairs } = result;
+    for (let i = 0; i < pairs.length; i += 2) {
+      const record = records[pairs[i]!]!;
+      const s = this.target.bySlot.get(pairs[i + 1]!);
+      if (s === undefined) continue;
+      const frontier = eligible.get(s);
+      if (frontier === undefined || record.offset < frontier) continue;
+      let list = matches.get(s.record);
+      if (!list) matches.set(s.record, (list = []));
+      list.push(record);
+    }
+    const members: StreamRecord[] = [];
+    for (const s of eligible.keys()) {
+      if (streams.has(s)) members.push(s.record);
+      else matches.delete(s.record);
     }
     const next = records[records.length - 1]!.offset + 1;
-    this.sequencer.commitHead(this.pk, next, [...eligible.keys()].map((s) => s.record), matches);
+    this.sequencer.commitHead(this.pk, next, members, matches);
   }
 
   private pause(): Promise<void> {

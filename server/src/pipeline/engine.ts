@@ -1,5 +1,6 @@
 // The engine wires the pipeline stages: source -> matcher -> sequencer ->
 // cursor. The API layer talks only to this: compile a filter, subscribe, ack.
+import { defaultMatchWorkers } from "../util/cores.js";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { compileFilter, FilterError, type CompiledFilter, type FilterSpec } from "../filter/index.js";
@@ -38,6 +39,8 @@ export interface EngineOptions {
   /** A stream nobody subscribed to for this long may be evicted. */
   readonly streamIdleMs?: number;
   readonly evictionIntervalMs?: number;
+  /** Worker threads that parse and match live records (default: defaultMatchWorkers()). */
+  readonly matchWorkers?: number;
 }
 
 export interface SubscribeOptions {
@@ -79,12 +82,13 @@ export class Engine {
       indexBudgetBytes: options.indexBudgetBytes ?? 1024 ** 3,
       streamIdleMs: options.streamIdleMs ?? 3_600_000,
       evictionIntervalMs: options.evictionIntervalMs ?? 30_000,
+      matchWorkers: options.matchWorkers ?? defaultMatchWorkers(),
     };
     this.store = new IndexStore(join(dataDir, "index.db"));
     this.sequencer = new Sequencer(this.store, (stream, epoch, matches) => {
       this.registry.get(stream.streamId)?.tail.push(epoch.epoch, epoch.kind === "head", matches);
     });
-    this.matcher = new Matcher(source, this.sequencer, { batchSize: this.opts.batchSize, retryMs: 1000 }, log.child({ stage: "matcher" }));
+    this.matcher = new Matcher(source, this.sequencer, { batchSize: this.opts.batchSize, retryMs: 1000, workers: this.opts.matchWorkers }, log.child({ stage: "matcher" }));
     this.registry = new StreamRegistry(this.store, this.sequencer, this.matcher, source, {
       tailCapacity: this.opts.tailCapacity,
       batchSize: this.opts.batchSize,
