@@ -72,6 +72,7 @@ interface EpochRow {
 export class IndexStore {
   readonly db: Database.Database;
   private readonly st;
+  private readonly runInTx: (fn: () => unknown) => unknown;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -80,6 +81,8 @@ export class IndexStore {
     this.db.pragma("synchronous = FULL");
     this.db.exec(SCHEMA);
     const db = this.db;
+    // Made once: db.transaction() prepares BEGIN/COMMIT/ROLLBACK statements on every call.
+    this.runInTx = db.transaction((fn: () => unknown) => fn());
     this.st = {
       streams: db.prepare("SELECT sid, stream_id, spec_json, created_at, last_used_at FROM streams"),
       epochs: db.prepare("SELECT * FROM epochs WHERE sid = ? ORDER BY ord"),
@@ -117,7 +120,7 @@ export class IndexStore {
 
   /** Runs `fn` in one transaction (nested calls join the outer one). */
   tx<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.runInTx(fn) as T;
   }
 
   loadStreams(): StreamRecord[] {

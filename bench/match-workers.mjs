@@ -1,0 +1,81 @@
+// Matching on every core: the match workers' throughput with 1 and with 2
+// workers (and the same work inline on the main thread, the one-core bound),
+// and the main thread's event-loop delay while they run flat out.
+//
+//   npm run build && node bench/match-workers.mjs [events] [filters] [workers...]
+//
+// The main thread does what it does in the server: packs batches of 500
+// records (the bytes a source read returned) and posts them, one batch in
+// flight per partition (8 partitions), and reads the answers; the workers
+// parse and match. Prints one line of JSON per configuration.
+
+import { performance, monitorEventLoopDelay } from "node:perf_hooks";
+import { MatchPool } from "../server/dist/src/matcher/match-pool.js";
+import { PackedBatch, packBatch } from "../server/dist/src/matcher/match-batch.js";
+import { TopicFilters } from "../server/dist/src/matcher/topic-filters.js";
+import { createLogger } from "../server/dist/src/util/log.js";
+import { generateEvents, generateFilters } from "./workload.mjs";
+
+const EVENTS = Number(process.argv[2] ?? 100_000);
+const FILTERS = Number(process.argv[3] ?? 10_000);
+const WORKERS = process.argv.length > 4 ? process.argv.slice(4).map(Number) : [1, 2];
+const BATCH = 500;
+const PARTITIONS = 8;
+const TOPIC = "events";
+
+const enc = new TextEncoder();
+const specs = generateFilters(FILTERS, 7).map((query) => ({ topics: [TOPIC], topicRegex: "", keyPrefix: [], keyRegex: "", query: JSON.stringify(query), projection: "" }));
+const records = generateEvents(EVENTS, 11).map((e, i) => ({
+  topic: TOPIC, partition: i % PARTITIONS, offset: i, timestamp: 0, key: null, value: enc.encode(JSON.stringify(e)), headers: [],
+}));
+const batches = [];
+for (let i = 0; i < records.length; i += BATCH) batches.push(records.slice(i, i + BATCH));
+const parts = { keys: false, values: true };
+
+function inline() {
+  const t = new TopicFilters();
+  specs.forEach((s, i) => t.add(i + 1, s));
+  let matches = 0;
+  const t0 = performance.now();
+  for (const b of batches) matches += t.match(new PackedBatch(packBatch(b, parts), b.length)).pairs.length / 2;
+  return { ms: performance.now() - t0, matches };
+}
+
+async function pooled(workers) {
+  const pool = new MatchPool(workers, createLogger({}, (line) => process.stderr.write(`${line}\n`)));
+  specs.forEach((s, i) => pool.add(TOPIC, i + 1, s));
+  // Warm up: the workers compile the filters and JIT the matching.
+  await Promise.all(Array.from({ length: workers }, (_, w) => pool.match(w, TOPIC, batches[0], parts)));
+  const lanes = Array.from({ length: PARTITIONS }, () => pool.acquire());
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  let next = 0;
+  let matches = 0;
+  const t0 = performance.now();
+  delay.enable();
+  await Promise.all(
+    lanes.map(async (w) => {
+      while (next < batches.length) {
+        const b = batches[next++];
+        const r = await pool.match(w, TOPIC, b, parts); // not `matches += await ...`: that reads matches before the await
+        matches += r.pairs.length / 2;
+      }
+    }),
+  );
+  const ms = performance.now() - t0;
+  delay.disable();
+  await pool.close();
+  return { ms, matches, loopDelayP99Ms: +(delay.percentile(99) / 1e6).toFixed(1), loopDelayMaxMs: +(delay.max / 1e6).toFixed(1) };
+}
+
+const perSec = (ms) => Math.round((EVENTS / ms) * 1000);
+const base = inline();
+const out = { events: EVENTS, filters: FILTERS, matchesPerEvent: +(base.matches / EVENTS).toFixed(2), inline: { eventsPerSec: perSec(base.ms) } };
+let first;
+for (const w of WORKERS) {
+  const r = await pooled(w);
+  if (r.matches !== base.matches) throw new Error(`${w} workers found ${r.matches} matches, inline ${base.matches}`);
+  first ??= r.ms;
+  out[`workers${w}`] = { eventsPerSec: perSec(r.ms), vsFirst: +(first / r.ms).toFixed(2), loopDelayP99Ms: r.loopDelayP99Ms, loopDelayMaxMs: r.loopDelayMaxMs };
+}
+out.node = process.version;
+console.log(JSON.stringify(out));
