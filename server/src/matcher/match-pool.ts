@@ -14,6 +14,11 @@ import type { BatchMatches } from "./topic-filters.js";
 
 const WORKER_URL = new URL("./match-worker.js", import.meta.url);
 
+export interface MatchPoolOptions {
+  /** The worker's script (tests wrap the real one to make it fail). */
+  readonly workerUrl?: URL;
+}
+
 export class MatchWorkerError extends Error {
   constructor(message: string) {
     super(message);
@@ -39,8 +44,10 @@ export class MatchPool {
   readonly #filters = new Map<string, Map<number, FilterSpec>>();
   #nextId = 1;
   #closed = false;
+  readonly #url: URL;
 
-  constructor(readonly size: number, private readonly log: Logger) {
+  constructor(readonly size: number, private readonly log: Logger, options: MatchPoolOptions = {}) {
+    this.#url = options.workerUrl ?? WORKER_URL;
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`match workers: expected an integer >= 1, got ${size}`);
     for (let i = 0; i < size; i++) {
       const slot = new WorkerSlot();
@@ -112,7 +119,7 @@ export class MatchPool {
   }
 
   #start(slot: WorkerSlot, index: number): void {
-    const worker = new Worker(WORKER_URL);
+    const worker = new Worker(this.#url);
     // Idle workers must not keep a process alive that is otherwise done.
     worker.unref();
     slot.worker = worker;

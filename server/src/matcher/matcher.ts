@@ -19,6 +19,8 @@ interface TopicState extends TopicMembers {
 export interface MatcherOptions extends ReaderOptions {
   /** Worker threads that parse and match (at least 1). */
   readonly workers: number;
+  /** The worker's script, when not the real one (tests). */
+  readonly workerUrl?: URL;
 }
 
 export class Matcher {
@@ -42,7 +44,7 @@ export class Matcher {
     private readonly opts: MatcherOptions,
     private readonly log: Logger,
   ) {
-    this.target = { pool: new MatchPool(opts.workers, log), bySlot: this.bySlot };
+    this.target = { pool: new MatchPool(opts.workers, log, opts.workerUrl ? { workerUrl: opts.workerUrl } : {}), bySlot: this.bySlot };
     this.unwatch = source.watch({
       onAppend: (topic, partition) => this.topics.get(topic)?.readers.get(partition)?.notify(),
       // The watcher announces a topic once: offering it must not give up on a failed lookup.

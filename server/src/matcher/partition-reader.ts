@@ -171,6 +171,16 @@ export class PartitionReader {
     }
     const next = records[records.length - 1]!.offset + 1;
     this.sequencer.commitHead(this.pk, next, members, matches);
+    // A stream that joined while the batch was being matched, with a frontier
+    // inside it, was not tested on it and asked for no rewind (the reader had
+    // not moved past its frontier yet). Scan again from there, or it would
+    // never take part.
+    for (const s of streams) {
+      if (eligible.has(s)) continue;
+      const frontier = headEpoch(s.record).frontier.get(this.pk) ?? 0;
+      // Not scanFrom(): the position only moves to `next` after this returns.
+      if (frontier < next) this.rewindTo = Math.min(this.rewindTo, frontier);
+    }
   }
 
   private pause(): Promise<void> {

@@ -453,7 +453,8 @@ export function sigkillTest(source: SourceName): void {
 
     const dataDir = mkdtempSync(join(tmpdir(), "grep-streams-crash-"));
     const topic = source === "kafka" ? uniqueTopic("crash") : "crash";
-    const server = new ServerProcess({ port: await freePort(), dataDir, ...(source === "kafka" ? { kafkaBrokers: testKafka! } : {}) });
+    // Two match workers, whatever the machine: partitions are matched on different threads while the server is killed.
+    const server = new ServerProcess({ port: await freePort(), dataDir, extraArgs: ["--match-workers", "2"], ...(source === "kafka" ? { kafkaBrokers: testKafka! } : {}) });
     const client = createClient(GrepService, createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }));
     const stopAll = new AbortController();
     let producing = true;
