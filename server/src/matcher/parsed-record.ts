@@ -1,6 +1,7 @@
-// A source record parsed once for all the filters that look at it: the key as
-// a string array (or null when it is not one) and the value as JSON (or
-// `valueOk` false when it is not JSON).
+// A source record parsed for a scan with one filter (a backfill, a Count):
+// the key as a string array (or null when it is not one) and the value as
+// JSON (or `valueOk` false when it is not JSON). The live matcher parses in
+// its workers instead (topic-filters.ts).
 import { parseKey } from "../filter/index.js";
 import type { SourceRecord } from "../source/types.js";
 import type { CompiledFilter } from "../filter/index.js";
@@ -12,11 +13,6 @@ export interface ParsedRecord {
   readonly key: string[] | null;
   readonly value: unknown;
   readonly valueOk: boolean;
-}
-
-/** Parses the key and the value: for the matcher, whose many filters (and skip counts) look at both. */
-export function parseRecord(record: SourceRecord): ParsedRecord {
-  return parse(record, true, true);
 }
 
 /**
