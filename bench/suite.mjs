@@ -1,0 +1,56 @@
+// Every benchmark, in one place: `npm run bench` runs each at its full size
+// (minutes; the figures docs/benchmarks.md reports), `npm run bench:smoke` at
+// a tiny size (seconds; CI runs this through server/test/bench so that no
+// benchmark rots). Each script prints JSON lines; this prints them prefixed
+// with the script's name.
+//
+//   npm run build && node bench/suite.mjs [full|smoke] [name...]
+
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** name -> node flags, full-size arguments, tiny arguments. */
+export const BENCHMARKS = {
+  "matcher-index": { flags: [], full: [], smoke: ["200", "100"] },
+  "match-workers": { flags: [], full: ["100000", "10000", "1", "2"], smoke: ["1000", "50", "1", "2"] },
+  pipeline: { flags: [], full: [], smoke: ["2000", "0.1"] },
+  "stalled-clients": { flags: ["--expose-gc"], full: [], smoke: ["4", "200"] },
+  "console-rows": { flags: [], full: [], smoke: ["300"] },
+};
+
+/** Runs one benchmark; resolves with its JSON lines, rejects with its stderr. */
+export function runBenchmark(name, size, { timeoutMs = 600_000 } = {}) {
+  const b = BENCHMARKS[name];
+  if (!b) throw new Error(`unknown benchmark ${name}; known: ${Object.keys(BENCHMARKS).join(", ")}`);
+  const script = fileURLToPath(new URL(`./${name}.mjs`, import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...b.flags, script, ...b[size]], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      const lines = out.split("\n").filter((l) => l.startsWith("{"));
+      if (code !== 0 || lines.length === 0) {
+        reject(new Error(`bench/${name}.mjs ${b[size].join(" ")} exited (${code ?? signal}) with ${lines.length} JSON lines; stderr:\n${err.slice(-4000)}`));
+        return;
+      }
+      try {
+        resolve(lines.map((l) => JSON.parse(l)));
+      } catch (e) {
+        reject(new Error(`bench/${name}.mjs printed a line that is not JSON: ${e.message}`));
+      }
+    });
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const size = process.argv[2] ?? "full";
+  if (size !== "full" && size !== "smoke") throw new Error(`expected full or smoke, got ${size}`);
+  const names = process.argv.length > 3 ? process.argv.slice(3) : Object.keys(BENCHMARKS);
+  for (const name of names) {
+    for (const line of await runBenchmark(name, size)) console.log(`${name} ${JSON.stringify(line)}`);
+  }
+}
