@@ -30,6 +30,19 @@ export interface PathOptions {
   readonly expandLeafArrays: boolean;
   /** The walk may start at an array, which $elemMatch treats as a document whose members are its positions. */
   readonly rootMayBeArray: boolean;
+  /**
+   * When the test is equality with this string, number or boolean, a value
+   * identical to it is a match without calling the test: the shortcut for
+   * the most common condition, {"field": "value"}.
+   */
+  readonly equals?: string | number | boolean | undefined;
+  /** Likewise when the test is an order comparison with a number ({"$gt": 5}): numbers are decided without the call. */
+  readonly numberRange?: NumberRange | undefined;
+}
+
+export interface NumberRange {
+  readonly op: "$gt" | "$gte" | "$lt" | "$lte";
+  readonly bound: number;
 }
 
 /** Matches when the test accepts one of the values the path names in `root` (an object, or an array if allowed). */
@@ -98,14 +111,68 @@ export function compilePath(path: string, test: ValueTest, options: PathOptions)
     return false;
   };
 
-  if (last === 0 && !inherited[0] && !rootMayBeArray) {
-    // The most common path, a top-level field, without the loop.
+  if (rootMayBeArray || inherited.some(Boolean)) return (root) => fromDocument(root, 0);
+  const lit = options.equals;
+
+  if (last === 0) {
+    // The most common paths, top-level fields, without the loop.
     const name = segments[0] as string;
+    if (lit !== undefined) {
+      // Only an array can hold the literal otherwise (missing or any other scalar cannot equal it).
+      return (root) => {
+        const v = (root as Record<string, unknown>)[name];
+        return v === lit || (Array.isArray(v) && leafArray(v));
+      };
+    }
+    if (options.numberRange) return topLevelNumberRange(name, options.numberRange, leafArray);
     return (root) => {
       const v = (root as Record<string, unknown>)[name];
       if (v === undefined) return test(undefined);
       return Array.isArray(v) ? leafArray(v) : test(v);
     };
   }
-  return (root) => fromDocument(root, 0);
+
+  // Plain member names from a plain object: the walk of fromDocument without
+  // its per-segment checks, until an array or the end.
+  const names = segments;
+  return (root) => {
+    let v = (root as Record<string, unknown>)[names[0] as string];
+    let i = 0;
+    for (;;) {
+      if (v === undefined) return test(undefined);
+      if (Array.isArray(v)) return fromArray(v, i);
+      if (i === last) return v === lit || test(v);
+      if (typeof v !== "object" || v === null) return test(undefined);
+      i++;
+      v = (v as Record<string, unknown>)[names[i] as string];
+    }
+  };
+}
+
+/** A top-level field compared with a number: only numbers, and arrays holding them, can match. */
+function topLevelNumberRange(name: string, range: NumberRange, leafArray: (a: unknown[]) => boolean): PathMatcher {
+  const { bound } = range;
+  const get = (root: object): unknown => (root as Record<string, unknown>)[name];
+  switch (range.op) {
+    case "$gt":
+      return (root) => {
+        const v = get(root);
+        return typeof v === "number" ? v > bound : Array.isArray(v) && leafArray(v);
+      };
+    case "$gte":
+      return (root) => {
+        const v = get(root);
+        return typeof v === "number" ? v >= bound : Array.isArray(v) && leafArray(v);
+      };
+    case "$lt":
+      return (root) => {
+        const v = get(root);
+        return typeof v === "number" ? v < bound : Array.isArray(v) && leafArray(v);
+      };
+    case "$lte":
+      return (root) => {
+        const v = get(root);
+        return typeof v === "number" ? v <= bound : Array.isArray(v) && leafArray(v);
+      };
+  }
 }
