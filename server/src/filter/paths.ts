@@ -78,9 +78,16 @@ export function compilePath(path: string, test: ValueTest, options: PathOptions)
     return test(a);
   };
 
+  /** Member i of a document; an array standing as a document has its positions as members. */
+  const firstMember = (doc: object, i: number): unknown => {
+    if (!Array.isArray(doc)) return member(doc, i);
+    const position = positions[i] as number;
+    return position >= 0 ? doc[position] : undefined;
+  };
+
   /** From segment i on, starting at an object (or, at the root, an array as a document). */
   const fromDocument = (doc: object, i: number): boolean => {
-    let v = Array.isArray(doc) ? (positions[i] as number) >= 0 ? doc[positions[i] as number] : undefined : member(doc, i);
+    let v = firstMember(doc, i);
     for (;;) {
       if (v === undefined) return test(undefined);
       if (Array.isArray(v)) return fromArray(v, i);

@@ -9,7 +9,7 @@
 // the evaluation recurses only along the query (paths, $elemMatch, literals),
 // never along the value, and spends from a budget (budget.ts) on big values.
 
-import { startEvaluation } from "./budget.js";
+import { spendSteps, startEvaluation } from "./budget.js";
 import { compileEquals, type ValueTest } from "./compare.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "./json.js";
 import { compilePath, type NumberRange } from "./paths.js";
@@ -68,7 +68,7 @@ interface Ranked {
   readonly rank: number;
 }
 
-const RANK = { equality: 1, in: 2, range: 3, element: 4, negation: 5, elemMatch: 6, regex: 8 } as const;
+const RANK = { equality: 1, in: 2, order: 3, container: 3, element: 4, negation: 5, elemMatch: 6, regex: 8 } as const;
 
 /** The predicates sorted by rank (stable, so equal ranks keep the canonical order). */
 const byRank = (parts: Ranked[]): DocumentPredicate[] =>
@@ -178,15 +178,17 @@ const sortByRank = (cs: readonly Condition[]): Condition[] => [...cs].sort((a, b
 /** $gt, $gte, $lt, $lte, with a number kept for the path walk's shortcut. */
 function range(op: RangeOperator, lit: JsonValue): Condition {
   const test = compileRange(op, lit);
-  if (typeof lit !== "number") return some(test, RANK.range);
-  return { kind: "some", test, expandLeafArrays: true, numberRange: { op, bound: lit }, rank: RANK.range };
+  if (typeof lit !== "number") return some(test, RANK.order);
+  return { kind: "some", test, expandLeafArrays: true, numberRange: { op, bound: lit }, rank: RANK.order };
 }
 
 /** {$eq: literal}, with the literal kept for the path walk's shortcut when it is a scalar. */
 function equality(lit: JsonValue): Condition {
   const test = compileEquals(lit);
-  if (lit !== null && typeof lit !== "object") return { kind: "some", test, expandLeafArrays: true, scalar: lit, rank: RANK.equality };
-  return some(test, lit === null ? RANK.equality : RANK.range);
+  if (lit !== null && typeof lit !== "object") {
+    return { kind: "some", test, expandLeafArrays: true, scalar: lit, rank: RANK.equality };
+  }
+  return some(test, lit === null ? RANK.equality : RANK.container);
 }
 
 const LOGICAL = new Set(["$and", "$or", "$nor"]);
@@ -209,6 +211,7 @@ function compileElemMatch(spec: JsonObject, regexes: Regexes): Condition {
   return some(
     (v) => {
       if (!Array.isArray(v)) return false;
+      spendSteps(v.length);
       for (let i = 0; i < v.length; i++) if (elementTest(v[i])) return true;
       return false;
     },
@@ -300,12 +303,17 @@ function compileOperators(ops: JsonObject, regexes: Regexes): Condition[] {
 function compileField(path: string, cond: JsonValue, rootMayBeArray: boolean, regexes: Regexes): Ranked {
   let conditions: Condition[];
   const keys = isJsonObject(cond) ? Object.keys(cond) : [];
-  if (keys.length > 0 && keys.every((k) => k.startsWith("$"))) conditions = sortByRank(compileOperators(cond as JsonObject, regexes));
-  else conditions = [equality(cond)];
+  if (keys.length > 0 && keys.every((k) => k.startsWith("$"))) {
+    conditions = sortByRank(compileOperators(cond as JsonObject, regexes));
+  } else {
+    conditions = [equality(cond)];
+  }
   // Longer paths cost a little more to walk.
   const rank = Math.min(...conditions.map((c) => c.rank)) + 0.1 * (path.split(".").length - 1);
   const walks = allOf(conditions.map((c) => onPath(c, path, rootMayBeArray)));
-  if (conditions.length < 2 || rootMayBeArray || path.includes(".") || path in Object.prototype) return { matches: walks, rank };
+  if (conditions.length < 2 || rootMayBeArray || path.includes(".") || path in Object.prototype) {
+    return { matches: walks, rank };
+  }
   // Several operators on a top-level field ({"amount": {"$gte": 10, "$lt": 20}}):
   // unless the value is an array, each walk would see just that one value, so
   // read it once and apply the operators to it.
