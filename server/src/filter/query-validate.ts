@@ -5,7 +5,13 @@
 
 import { FilterError } from "./errors.js";
 import { element, isJsonObject, member, type JsonObject, type JsonValue } from "./json.js";
-import { MAX_QUERY_REGEX_PROGRAM } from "./limits.js";
+import {
+  MAX_PATH_SEGMENTS,
+  MAX_QUERY_CONDITIONS,
+  MAX_QUERY_LIST,
+  MAX_QUERY_REGEX_PROGRAM,
+  MAX_QUERY_REGEXES,
+} from "./limits.js";
 import { compileRegex, normaliseRegexOptions, type LinearRegex } from "./regex.js";
 
 /** Every operator a query may use, in the order error messages list them. */
@@ -66,6 +72,10 @@ export function regexKey(pattern: string, options: string): string {
 interface State {
   regexes: Map<string, LinearRegex>;
   regexProgram: number;
+  /** `$regex` occurrences so far. */
+  regexCount: number;
+  /** Field conditions and operators so far (MAX_QUERY_CONDITIONS). */
+  conditions: number;
 }
 
 function fail(location: string, problem: string): never {
@@ -88,10 +98,31 @@ function describe(v: JsonValue): string {
 
 /** Validates a parsed query (the root must be an object) and returns it normalised. */
 export function validateQuery(root: JsonValue): ValidatedQuery {
-  const state: State = { regexes: new Map(), regexProgram: 0 };
+  const state: State = { regexes: new Map(), regexProgram: 0, regexCount: 0, conditions: 0 };
   if (!isJsonObject(root)) fail("query", `must be a JSON object (a query document), not ${describe(root)}`);
   const query = queryDocument(root, "query", state);
   return { query, regexes: state.regexes };
+}
+
+/**
+ * Counts one field condition or operator. The compiled query evaluates each
+ * of them over the message, so their number bounds the work per message.
+ */
+function countCondition(location: string, state: State): void {
+  state.conditions += 1;
+  if (state.conditions > MAX_QUERY_CONDITIONS) {
+    fail(
+      location,
+      `too many conditions: a query may have at most ${MAX_QUERY_CONDITIONS} field conditions and operators in all (limit ${MAX_QUERY_CONDITIONS})`,
+    );
+  }
+}
+
+/** The value list of $in, $nin or $all: every value is compared with every value of the path. */
+function checkListLength(op: string, list: readonly JsonValue[], location: string): void {
+  if (list.length > MAX_QUERY_LIST) {
+    fail(location, `${op} has too many values: ${list.length} (limit ${MAX_QUERY_LIST})`);
+  }
 }
 
 /** A query document: field conditions and $and / $or / $nor. */
@@ -102,6 +133,7 @@ function queryDocument(doc: JsonValue, location: string, state: State): JsonObje
     const value = doc[key] as JsonValue;
     if (isOperatorName(key)) {
       if (LOGICAL.has(key)) {
+        countCondition(member(location, key), state);
         out[key] = logical(key, value, member(location, key), state);
       } else if (FIELD_LEVEL.has(key) || key === "$not") {
         fail(location, `operator ${key} must be applied to a field, e.g. {"price": {"${key}": ...}}; only $and, $or and $nor may appear here`);
@@ -110,6 +142,7 @@ function queryDocument(doc: JsonValue, location: string, state: State): JsonObje
       }
     } else {
       checkFieldPath(key, location);
+      countCondition(member(location, key), state);
       out[key] = fieldCondition(value, member(location, key), state);
     }
   }
@@ -123,14 +156,20 @@ function logical(op: string, value: JsonValue, location: string, state: State): 
   return value.map((d, i) => queryDocument(d, element(location, i), state));
 }
 
-/** A field path like `a.b.0.c`: non-empty segments that do not start with "$". */
+/**
+ * A field path like `a.b.0.c`: non-empty segments that do not start with "$"
+ * and are not "__proto__" (the JSON tree check refuses that name as a key).
+ */
 function checkFieldPath(path: string, location: string): void {
   const segments = path.split(".");
+  const invalid = (problem: string): never => fail(location, `invalid field path ${JSON.stringify(path)}: ${problem}`);
+  if (segments.length > MAX_PATH_SEGMENTS) {
+    invalid(`too many segments: ${segments.length} (limit ${MAX_PATH_SEGMENTS})`);
+  }
   for (const s of segments) {
-    if (s === "") fail(location, `invalid field path ${JSON.stringify(path)}: empty path segment`);
-    if (s.startsWith("$")) {
-      fail(location, `invalid field path ${JSON.stringify(path)}: a path segment may not start with "$"`);
-    }
+    if (s === "") invalid("empty path segment");
+    if (s.startsWith("$")) invalid('a path segment may not start with "$"');
+    if (s === "__proto__") invalid('the name "__proto__" is not allowed');
   }
 }
 
@@ -180,6 +219,7 @@ function operators(cond: JsonObject, location: string, state: State): JsonObject
   for (const op of Object.keys(cond)) {
     const value = cond[op] as JsonValue;
     const at = member(location, op);
+    if (op !== "$options") countCondition(at, state);
     switch (op) {
       case "$eq":
       case "$ne":
@@ -193,6 +233,7 @@ function operators(cond: JsonObject, location: string, state: State): JsonObject
       case "$in":
       case "$nin":
         if (!Array.isArray(value)) fail(at, `${op} needs an array of values, not ${describe(value)}`);
+        checkListLength(op, value, at);
         literal(value, at);
         out[op] = value;
         break;
@@ -283,6 +324,7 @@ function typeSpec(value: JsonValue, location: string): JsonValue {
 
 function all(value: JsonValue, location: string, state: State): JsonValue[] {
   if (!Array.isArray(value)) fail(location, `$all needs an array, not ${describe(value)}`);
+  checkListLength("$all", value, location);
   return value.map((v, i) => {
     const at = element(location, i);
     if (isJsonObject(v) && Object.keys(v).some(isOperatorName)) {
@@ -290,6 +332,7 @@ function all(value: JsonValue, location: string, state: State): JsonValue[] {
       if (keys.length !== 1 || keys[0] !== "$elemMatch") {
         fail(at, `$all takes values and {"$elemMatch": ...} objects only`);
       }
+      countCondition(member(at, "$elemMatch"), state);
       return { $elemMatch: elemMatch(v["$elemMatch"] as JsonValue, member(at, "$elemMatch"), state) };
     }
     literal(v, at);
@@ -312,6 +355,10 @@ function elemMatch(value: JsonValue, location: string, state: State): JsonObject
 }
 
 function addRegex(pattern: string, options: string, location: string, state: State): void {
+  state.regexCount += 1;
+  if (state.regexCount > MAX_QUERY_REGEXES) {
+    fail(location, `too many regexes: a query may use $regex at most ${MAX_QUERY_REGEXES} times (limit ${MAX_QUERY_REGEXES})`);
+  }
   const key = regexKey(pattern, options);
   let re = state.regexes.get(key);
   if (!re) {
