@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 /** name -> node flags, full-size arguments, tiny arguments. */
 export const BENCHMARKS = {
   "matcher-index": { flags: [], full: [], smoke: ["200", "100"] },
+  predicate: { flags: [], full: [], smoke: ["100", "2", "2"] },
   "match-workers": { flags: [], full: ["100000", "10000", "1", "2"], smoke: ["1000", "50", "1", "2"] },
   pipeline: { flags: [], full: [], smoke: ["2000", "0.1"] },
   "stalled-clients": { flags: ["--expose-gc"], full: [], smoke: ["4", "200"] },
