@@ -11,14 +11,19 @@ export class AckError extends Error {
 }
 
 export class AckWindow {
+  /** Delivered, unacknowledged positions, oldest first (only with a window). */
   private readonly unacked: Position[] = [];
-  private bell: (() => void) | null = null;
   lastAcked: Position | null = null;
   private lastDelivered: Position | null = null;
 
+  /**
+   * @param onAck called after an ack that made progress (the cursor waits on
+   *   it while the window is full).
+   */
   constructor(
     readonly size: number,
     private readonly epochs: () => readonly Epoch[],
+    private readonly onAck: () => void = () => {},
   ) {}
 
   get pending(): number {
@@ -45,23 +50,7 @@ export class AckWindow {
     while (i < this.unacked.length && compare(epochs, this.unacked[i]!, p) <= 0) i++;
     this.unacked.splice(0, i);
     this.lastAcked = p;
-    const b = this.bell;
-    this.bell = null;
-    b?.();
+    this.onAck();
     return true;
-  }
-
-  /** Resolves after the next ack, `ms`, or abort. */
-  wait(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(t);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      signal.addEventListener("abort", done, { once: true });
-      this.bell = done;
-    });
   }
 }

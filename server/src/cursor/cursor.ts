@@ -6,7 +6,9 @@
 import type { Source, SourceRecord } from "../source/types.js";
 import type { IndexStore } from "../sequencer/index-store.js";
 import type { Epoch, MatchRow, StreamRecord } from "../sequencer/types.js";
-import type { LiveTail } from "./live-tail.js";
+import type { LiveTail, TailWaiter } from "./live-tail.js";
+import type { IdleClock, IdleMember } from "./idle-clock.js";
+import type { SequencedMatch } from "../sequencer/sequencer.js";
 import { AckWindow } from "./ack-window.js";
 import { lagAfter, nextEpoch, type Position } from "./position.js";
 import { readPayloads } from "./payloads.js";
@@ -41,17 +43,26 @@ export interface DeliveryStats {
   fromSource: number;
 }
 
+/** A page as read: matches with their records (the live tail's entries are these), or a run of missing ones. */
+type PageEntry = SequencedMatch | { readonly record: undefined; readonly gap: MatchRow[] };
+
 export interface CursorOptions {
   readonly stats: DeliveryStats;
   readonly window: number;
   readonly heartbeatMs: number;
   readonly progressMs: number;
   readonly pageSize: number;
+  /** Ticks idle cursors, for their heartbeats (one timer for all cursors). */
+  readonly clock: IdleClock;
 }
 
-export class Cursor {
+export class Cursor implements TailWaiter, IdleMember {
   readonly window: AckWindow;
   private pos: Position;
+  /** When the last item went out (heartbeats are due heartbeatMs after it). */
+  private lastOutput = 0;
+  /** Resolves the pending sleep(); null while the cursor runs. */
+  private bell: (() => void) | null = null;
 
   constructor(
     private readonly stream: CursorStream,
@@ -61,7 +72,7 @@ export class Cursor {
     private readonly opts: CursorOptions,
   ) {
     this.pos = start;
-    this.window = new AckWindow(opts.window, () => stream.record.epochs);
+    this.window = new AckWindow(opts.window, () => stream.record.epochs, () => this.wake());
   }
 
   /** The position after the last item delivered. */
@@ -69,8 +80,52 @@ export class Cursor {
     return this.pos;
   }
 
+  /** Ends the current sleep (a commit, an ack, the clock, an abort). */
+  wake(): void {
+    const b = this.bell;
+    this.bell = null;
+    b?.();
+  }
+
+  /** The idle clock's tick: wakes a sleeping cursor whose heartbeat is due. */
+  tick(now: number): void {
+    if (this.bell !== null && now - this.lastOutput >= this.opts.heartbeatMs) this.wake();
+  }
+
+  /**
+   * Waits for the next wake(). Only the idle clock bounds it: no timer per
+   * wait, unless `ms` asks for one (progress reports while a scan runs).
+   */
+  private sleep(ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (ms === undefined) {
+        this.bell = resolve;
+        return;
+      }
+      const timer = setTimeout(() => this.wake(), ms);
+      this.bell = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   async *items(signal: AbortSignal): AsyncGenerator<CursorItem> {
-    let lastOutput = Date.now();
+    const onAbort = () => this.wake();
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.opts.clock.add(this);
+    this.lastOutput = this.opts.clock.now();
+    try {
+      yield* this.run(signal);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      this.opts.clock.delete(this);
+      this.stream.tail.forget(this);
+      this.bell = null;
+    }
+  }
+
+  private async *run(signal: AbortSignal): AsyncGenerator<CursorItem> {
     let lastProgress = 0;
     while (!signal.aborted) {
       const epochs = this.stream.record.epochs;
@@ -81,24 +136,30 @@ export class Cursor {
       // between pages too (a scan that finds much keeps a slow subscriber
       // busy delivering until it ends), not only once caught up.
       const scan = epoch.kind === "backfill" ? this.stream.scanProgress(epoch.epoch) : undefined;
-      if (scan && Date.now() - lastProgress >= this.opts.progressMs) {
-        lastProgress = lastOutput = Date.now();
+      if (scan && this.opts.clock.now() - lastProgress >= this.opts.progressMs) {
+        lastProgress = this.lastOutput = this.opts.clock.now();
         yield progressOf(epoch, scan);
       }
 
       if (this.pos.seq < epoch.lastSeq) {
         if (this.window.full) {
-          await this.window.wait(this.opts.heartbeatMs, signal);
-          if (this.window.full && Date.now() - lastOutput >= this.opts.heartbeatMs) {
-            lastOutput = Date.now();
+          // An ack, the clock (heartbeat) or an abort wakes it.
+          await this.sleep();
+          if (this.window.full && this.opts.clock.now() - this.lastOutput >= this.opts.heartbeatMs) {
+            this.lastOutput = this.opts.clock.now();
             yield this.heartbeat();
           }
           continue;
         }
         const room = this.opts.window > 0 ? this.opts.window - this.window.pending : this.opts.pageSize;
-        for await (const item of this.page(epoch, Math.min(room, this.opts.pageSize))) {
-          lastOutput = Date.now();
-          yield item;
+        const max = Math.min(room, this.opts.pageSize);
+        const live = epoch.kind === "head" ? this.stream.tail.after(epoch.epoch, this.pos.seq, max) : null;
+        if (live) this.opts.stats.fromTail += live.length;
+        const entries: readonly PageEntry[] = live ?? (await this.fromIndex(epoch, max));
+        // Delivered (position, window) as each is pulled, not as the page is read.
+        for (const e of entries) {
+          this.lastOutput = this.opts.clock.now();
+          yield e.record ? this.deliver(e.row, e.record) : this.gap(e.gap);
           if (signal.aborted) return;
         }
         continue;
@@ -112,10 +173,11 @@ export class Cursor {
         }
       }
 
-      // Caught up with what is numbered so far: wait for more (or the next progress report).
-      await this.stream.tail.wait(scan ? this.opts.progressMs : this.opts.heartbeatMs, signal);
-      if (!signal.aborted && Date.now() - lastOutput >= this.opts.heartbeatMs) {
-        lastOutput = Date.now();
+      // Caught up with what is numbered so far: wait for the next commit (or the next progress report, or a heartbeat).
+      this.stream.tail.notify(this);
+      await this.sleep(scan ? this.opts.progressMs : undefined);
+      if (!signal.aborted && this.opts.clock.now() - this.lastOutput >= this.opts.heartbeatMs) {
+        this.lastOutput = this.opts.clock.now();
         yield this.heartbeat();
       }
     }
@@ -127,17 +189,16 @@ export class Cursor {
     return { kind: "heartbeat", head: { epoch: head.epoch, seq: head.lastSeq }, lag: lagAfter(epochs, this.pos) };
   }
 
-  /** Up to `max` items after the current position in `epoch`. */
-  private async *page(epoch: Epoch, max: number): AsyncGenerator<CursorItem> {
-    const live = epoch.kind === "head" ? this.stream.tail.after(epoch.epoch, this.pos.seq, max) : null;
-    if (live) {
-      this.opts.stats.fromTail += live.length;
-      for (const m of live) yield this.deliver(m.row, m.record);
-      return;
-    }
+  /**
+   * A page of index rows after the current position in `epoch`, with
+   * payloads read from the source; each run of rows whose record is gone is
+   * one gap entry.
+   */
+  private async fromIndex(epoch: Epoch, max: number): Promise<PageEntry[]> {
     const rows = this.store.readMatches(this.stream.record.sid, epoch.epoch, this.pos.seq, max);
     const records = await readPayloads(this.source, rows);
     this.opts.stats.fromSource += rows.length;
+    const out: PageEntry[] = [];
     let missing: MatchRow[] = [];
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
@@ -147,17 +208,19 @@ export class Cursor {
         continue;
       }
       if (missing.length > 0) {
-        yield this.gap(missing);
+        out.push({ record: undefined, gap: missing });
         missing = [];
       }
-      yield this.deliver(row, record);
+      out.push({ row, record });
     }
-    if (missing.length > 0) yield this.gap(missing);
+    if (missing.length > 0) out.push({ record: undefined, gap: missing });
+    return out;
   }
 
   private deliver(row: MatchRow, record: SourceRecord): CursorItem {
-    this.pos = { epoch: row.epoch, seq: row.seq };
-    this.window.delivered(this.pos);
+    // A row is a position (epoch, seq): no copy per event.
+    this.pos = row;
+    this.window.delivered(row);
     return { kind: "event", row, record };
   }
 

@@ -12,6 +12,7 @@ import { headEpoch } from "../sequencer/types.js";
 import { Matcher } from "../matcher/matcher.js";
 import { Cursor, type DeliveryStats } from "../cursor/cursor.js";
 import { AckError } from "../cursor/ack-window.js";
+import { IdleClock, tickFor } from "../cursor/idle-clock.js";
 import { lagAfter, type Position } from "../cursor/position.js";
 import { RequestError } from "../util/request-error.js";
 import { StreamRegistry, type ActiveStream } from "./streams.js";
@@ -67,6 +68,8 @@ export class Engine {
   readonly delivery: DeliveryStats = { fromTail: 0, fromSource: 0 };
   private readonly checkpointTimer: NodeJS.Timeout;
   private readonly evictionTimer: NodeJS.Timeout;
+  /** Heartbeats of every open cursor: one timer, not one per waiting subscriber. */
+  private readonly idleClock: IdleClock;
   private readonly opts: Required<Omit<EngineOptions, "source" | "log" | "dataDir">>;
 
   private constructor(readonly source: Source, dataDir: string, private readonly log: Logger, options: EngineOptions) {
@@ -80,6 +83,7 @@ export class Engine {
       streamIdleMs: options.streamIdleMs ?? 3_600_000,
       evictionIntervalMs: options.evictionIntervalMs ?? 30_000,
     };
+    this.idleClock = new IdleClock(tickFor(this.opts.heartbeatMs));
     this.store = new IndexStore(join(dataDir, "index.db"));
     this.sequencer = new Sequencer(this.store, (stream, epoch, matches) => {
       this.registry.get(stream.streamId)?.tail.push(epoch.epoch, epoch.kind === "head", matches);
@@ -159,6 +163,7 @@ export class Engine {
       heartbeatMs: this.opts.heartbeatMs,
       progressMs: this.opts.progressMs,
       pageSize: 256,
+      clock: this.idleClock,
     });
     const id = randomBytes(12).toString("base64url");
     const release = this.registry.retain(stream);
@@ -259,6 +264,7 @@ export class Engine {
   async close(): Promise<void> {
     clearInterval(this.checkpointTimer);
     clearInterval(this.evictionTimer);
+    this.idleClock.close();
     await this.registry.close();
     await this.matcher.close();
     try {
