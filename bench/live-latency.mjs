@@ -20,6 +20,7 @@
 //   BENCH_TICK_MS        the generator sends what is due every this many ms, as one Produce call (default 5)
 //   BENCH_WARMUP_S       seconds produced (and checked) before the measured ones, excluded from latency (default 3)
 //   BENCH_TIMELINE=1    also print p50/p99/max of each second of production (to see stalls)
+//   BENCH_PROFILE=f.cpuprofile  write a CPU profile of the server during the measured seconds (not warm-up, setup or teardown)
 //   BENCH_SERVER_ARGS    extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 
 import http from "node:http";
@@ -39,6 +40,7 @@ const TICK_MS = Number(process.env.BENCH_TICK_MS ?? 5);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
 const KAFKA = process.env.BENCH_KAFKA || undefined;
 const DIRECT = Boolean(KAFKA && process.env.BENCH_KAFKA_DIRECT === "1");
+const PROFILE = process.env.BENCH_PROFILE || undefined;
 const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? "").split(" ").filter((a) => a !== "");
 const PARTITIONS = 4;
 const TIMELINE = process.env.BENCH_TIMELINE === "1";
@@ -175,6 +177,7 @@ const cpuBefore = cpuMs(server.pid);
 const clientCpuBefore = process.cpuUsage();
 const started = now();
 const measuredFrom = started + WARMUP_S * 1000;
+let profiling = false;
 await new Promise((resolve, reject) => {
   const tick = () => {
     const elapsed = now() - started;
@@ -193,12 +196,17 @@ await new Promise((resolve, reject) => {
         reject,
       );
     }
+    if (PROFILE && !profiling && now() >= measuredFrom) {
+      profiling = true;
+      void server.profileStart();
+    }
     if (produced >= total) return resolve();
     setTimeout(tick, TICK_MS);
   };
   tick();
 });
 const produceMs = now() - started;
+if (profiling) await server.profileStop(PROFILE);
 const cpuMid = cpuMs(server.pid);
 const clientCpu = process.cpuUsage(clientCpuBefore);
 
@@ -246,6 +254,8 @@ console.log(JSON.stringify({
   produce_call_ms: { p50: pct(produceLatencies, 50), p99: pct(produceLatencies, 99), max: pct(produceLatencies, 100), max_in_flight: maxInFlight },
   server_cpu_pct: cpuMid === null ? null : Math.round(((cpuMid - cpuBefore) / (produceMs)) * 100),
   client_cpu_pct: Math.round(((clientCpu.user + clientCpu.system) / 1000 / produceMs) * 100),
+  // Server CPU time per message produced, production and drain together: what contention on a shared machine does not change much.
+  server_cpu_us_per_message: cpuAfter === null ? null : Math.round(((cpuAfter - cpuBefore) * 1000) / produced),
   server_cpu_drain_ms: cpuAfter === null ? null : Math.round(cpuAfter - cpuMid),
   server_after: { rss_mib: memory.rss_mib, heap_mib: memory.heap_mib, ...stats },
   ...(TIMELINE ? { timeline: timeline.map((l, s) => `${s}s ${pct(l, 50)}/${pct(l, 99)}/${pct(l, 100)}`) } : {}),

@@ -4,6 +4,7 @@
 // answers the parent's messages:
 //   { cmd: "memory" }  -> { memory: {...} } after a full GC (needs --expose-gc, which fork() passes)
 //   { cmd: "stats" }   -> { stats: {...} }  subscriptions, streams, delivery counters, event-loop delay since the last stats
+//   { cmd: "profile-start" }, { cmd: "profile-stop", path } -> a .cpuprofile of what happened between them
 //   { cmd: "stop" }    -> closes the app and exits (a --cpu-prof profile is written then)
 // BENCH_SERVER_DIST=/path/to/other/server/dist runs another build (A/B in one run).
 //
@@ -48,9 +49,9 @@ export async function startServerChild(o = {}) {
     if (m.ready) return ready(m.ready);
     pending.shift()?.(m);
   });
-  const ask = (cmd) => new Promise((resolve) => {
+  const ask = (cmd, extra = {}) => new Promise((resolve) => {
     pending.push(resolve);
-    child.send({ cmd });
+    child.send({ cmd, ...extra });
   });
   const url = await readyP;
   return {
@@ -59,6 +60,9 @@ export async function startServerChild(o = {}) {
     source: config.kafka ? "kafka" : "embedded",
     memory: async () => (await ask("memory")).memory,
     stats: async () => (await ask("stats")).stats,
+    /** CPU profile of the server from now until profileStop(path) (the inspector's sampling profiler). */
+    profileStart: () => ask("profile-start"),
+    profileStop: (path) => ask("profile-stop", { path }),
     stop: async () => {
       child.send({ cmd: "stop" });
       const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
@@ -84,6 +88,7 @@ async function runChild(config) {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const mib = (n) => Math.round((n / 2 ** 20) * 10) / 10;
+  let profiler;
   process.on("message", async (m) => {
     if (m.cmd === "memory") {
       // Twice: the first collection may leave what finalizers freed.
@@ -101,6 +106,23 @@ async function runChild(config) {
         },
       });
       loop.reset();
+    } else if (m.cmd === "profile-start") {
+      profiler = new (await import("node:inspector")).Session();
+      profiler.connect();
+      const post = (method, params) => new Promise((resolve, reject) => profiler.post(method, params, (err, r) => (err ? reject(err) : resolve(r))));
+      await post("Profiler.enable");
+      await post("Profiler.setSamplingInterval", { interval: 500 });
+      await post("Profiler.start");
+      profiler.stopTo = async (path) => {
+        const { profile } = await post("Profiler.stop");
+        (await import("node:fs")).writeFileSync(path, JSON.stringify(profile));
+        profiler.disconnect();
+      };
+      process.send({ ok: true });
+    } else if (m.cmd === "profile-stop") {
+      await profiler.stopTo(m.path);
+      profiler = undefined;
+      process.send({ ok: true });
     } else if (m.cmd === "stop") {
       await app.close(1000);
       process.disconnect();

@@ -9,6 +9,7 @@ import type { StartSpec } from "../pipeline/start.js";
 import type { CursorItem } from "../cursor/cursor.js";
 import type { ActiveStream } from "../pipeline/streams.js";
 import type { CompiledFilter, FilterSpec } from "../filter/index.js";
+import type { SourceRecord } from "../source/types.js";
 import { RequestError } from "../util/request-error.js";
 import type { Logger } from "../util/log.js";
 import { payloadOf, projectionOf } from "./payload.js";
@@ -42,17 +43,35 @@ export function parseSseQuery(url: URL, lastEventIdHeader: string | undefined): 
   return { spec, start: { kind: "time", ms } };
 }
 
+/**
+ * The part of a match's data line after its ID: the same for every
+ * subscriber without a projection (a record goes to every stream it matched
+ * and to every subscriber of each), so it is built once per record.
+ */
+const plainTails = new WeakMap<SourceRecord, string>();
+
+function eventTail(record: SourceRecord, projection: CompiledFilter | null): string {
+  if (projection) return buildTail(record, projection);
+  let t = plainTails.get(record);
+  if (t === undefined) plainTails.set(record, (t = buildTail(record, null)));
+  return t;
+}
+
+function buildTail(record: SourceRecord, projection: CompiledFilter | null): string {
+  const p = payloadOf(record, projection);
+  const raw = p.rawValue ? `,"raw_value":${JSON.stringify(Buffer.from(p.rawValue).toString("base64"))}` : "";
+  return (
+    `"topic":${JSON.stringify(record.topic)},"partition":${record.partition},"offset":${record.offset},` +
+    `"timestamp":${record.timestamp},"key":${JSON.stringify(p.key)},"value":${p.valueJson ?? "null"}${raw}}`
+  );
+}
+
 function sseData(engine: Engine, stream: ActiveStream, item: CursorItem, projection: CompiledFilter | null): string {
   switch (item.kind) {
     case "event": {
-      const { row, record } = item;
-      const id = engine.eventId(stream, row);
-      const p = payloadOf(record, projection);
-      const raw = p.rawValue ? `,"raw_value":${JSON.stringify(Buffer.from(p.rawValue).toString("base64"))}` : "";
-      const data =
-        `{"id":${JSON.stringify(id)},"topic":${JSON.stringify(row.topic)},"partition":${row.partition},"offset":${row.offset},` +
-        `"timestamp":${row.timestamp},"key":${JSON.stringify(p.key)},"value":${p.valueJson ?? "null"}${raw}}`;
-      return `event: match\nid: ${id}\ndata: ${data}\n\n`;
+      // An event ID is base64url: nothing in it needs JSON escaping.
+      const id = engine.eventId(stream, item.row);
+      return `event: match\nid: ${id}\ndata: {"id":"${id}",${eventTail(item.record, projection)}\n\n`;
     }
     case "gap": {
       const data = { from: engine.eventId(stream, item.from), to: engine.eventId(stream, item.to), count: item.count, reason: item.reason };

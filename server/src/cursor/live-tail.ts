@@ -5,8 +5,10 @@
 //
 // A ring buffer that grows (doubling) up to its capacity: a push costs the
 // same however full the tail is, and a quiet stream does not pay for 1024
-// empty slots.
+// empty slots. Records are kept compact (source/compact.ts): a record read
+// as a view of a large response is copied out once, for all streams.
 import type { SequencedMatch } from "../sequencer/sequencer.js";
+import { compact } from "../source/compact.js";
 
 /** Something waiting for the stream's next commit (a cursor). */
 export interface TailWaiter {
@@ -71,8 +73,11 @@ export class LiveTail {
     return this.ring[(this.first + i) % this.ring.length]!;
   }
 
-  private add(m: SequencedMatch): void {
+  private add(match: SequencedMatch): void {
     if (this.capacity <= 0) return;
+    // Kept for long: the record must not pin the source's read buffer with it.
+    const record = compact(match.record);
+    const m = record === match.record ? match : { row: match.row, record };
     if (this.count < this.ring.length) {
       this.ring[(this.first + this.count) % this.ring.length] = m;
       this.count++;

@@ -71,3 +71,17 @@ test("each push wakes every registered waiter once; forgotten waiters are not wo
   tail.push(0, true, [match(0, 3)]);
   assert.deepEqual(woken, ["a", "b", "again", "again"]);
 });
+
+test("the tail keeps compact records: one copy for every stream, not a pinned read buffer", () => {
+  const response = Buffer.alloc(1 << 20);
+  const record = { topic: "t", partition: 0, offset: 0, timestamp: 0, key: null, value: response.subarray(10, 20), headers: [] };
+  const a = new LiveTail(4);
+  const b = new LiveTail(4);
+  a.push(0, true, [{ row: match(0, 1).row, record }]);
+  b.push(0, true, [{ row: match(0, 1).row, record }]);
+  const ra = a.after(0, 0, 1)![0]!.record;
+  const rb = b.after(0, 0, 1)![0]!.record;
+  assert.equal(ra, rb);
+  assert.ok(ra.value!.buffer.byteLength < 64 << 10);
+  assert.deepEqual(Buffer.from(ra.value!), Buffer.from(record.value));
+});
