@@ -4,6 +4,7 @@
 // answers the parent's messages:
 //   { cmd: "memory" }  -> { memory: {...} } after a full GC (needs --expose-gc, which fork() passes)
 //   { cmd: "stats" }   -> { stats: {...} }  subscriptions, streams, delivery counters, event-loop delay since the last stats
+//   { cmd: "heap-snapshot", path } -> a .heapsnapshot after a GC
 //   { cmd: "profile-start" }, { cmd: "profile-stop", path } -> a .cpuprofile of what happened between them
 //   { cmd: "stop" }    -> closes the app and exits (a --cpu-prof profile is written then)
 // BENCH_SERVER_DIST=/path/to/other/server/dist runs another build (A/B in one run).
@@ -63,6 +64,8 @@ export async function startServerChild(o = {}) {
     /** CPU profile of the server from now until profileStop(path) (the inspector's sampling profiler). */
     profileStart: () => ask("profile-start"),
     profileStop: (path) => ask("profile-stop", { path }),
+    /** A heap snapshot of the server (after a GC), for the Memory tab of Chrome's devtools. */
+    heapSnapshot: (path) => ask("heap-snapshot", { path }),
     stop: async () => {
       child.send({ cmd: "stop" });
       const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
@@ -106,6 +109,10 @@ async function runChild(config) {
         },
       });
       loop.reset();
+    } else if (m.cmd === "heap-snapshot") {
+      globalThis.gc();
+      (await import("node:v8")).writeHeapSnapshot(m.path);
+      process.send({ ok: true });
     } else if (m.cmd === "profile-start") {
       profiler = new (await import("node:inspector")).Session();
       profiler.connect();

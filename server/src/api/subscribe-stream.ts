@@ -30,6 +30,7 @@ import type { Logger } from "../util/log.js";
 import { openSubscription, type OpenedSubscription } from "./grep-service.js";
 import { encodeItem, encodeMessage, type Codec } from "./event-encoding.js";
 import { toConnectError } from "./status.js";
+import { Stop, write } from "./stop.js";
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -81,15 +82,14 @@ const CONTENT_TYPES: Record<Wire["protocol"], Record<Codec, string>> = {
  */
 export async function handleSubscribe(engine: Engine, log: Logger, shutdown: AbortSignal, wire: Wire, req: Req, res: Res): Promise<void> {
   leanStreams.served++;
-  const abort = new AbortController();
+  const abort = new Stop();
   let gone = false;
   const onClose = () => {
     gone = true;
     abort.abort();
   };
-  const onShutdown = () => abort.abort();
   res.on("close", onClose);
-  shutdown.addEventListener("abort", onShutdown, { once: true });
+  shutdown.addEventListener("abort", abort, { once: true });
   let deadline: NodeJS.Timeout | undefined;
   let error: ConnectError | undefined;
   let opened: OpenedSubscription | undefined;
@@ -103,17 +103,17 @@ export async function handleSubscribe(engine: Engine, log: Logger, shutdown: Abo
       }, timeout.timeoutMs);
     }
     const request = await readRequest(req, wire.codec);
-    if (abort.signal.aborted) return;
+    if (abort.aborted) return;
     opened = await openSubscription(engine, request);
     const { sub, projection, started } = opened;
     const omitPayload = request.omitPayload;
     res.writeHead(200, { "content-type": CONTENT_TYPES[wire.protocol][wire.codec] });
-    await write(res, frame(0, encodeMessage(wire.codec, started)), abort.signal);
-    for await (const item of sub.cursor.items(abort.signal)) {
-      await write(res, frame(0, encodeItem(wire.codec, engine, sub.stream, item, omitPayload, projection)), abort.signal);
+    await write(res, frame(0, encodeMessage(wire.codec, started)), abort);
+    for await (const item of sub.cursor.items(abort)) {
+      await write(res, frame(0, encodeItem(wire.codec, engine, sub.stream, item, omitPayload, projection)), abort);
     }
   } catch (err) {
-    if (!abort.signal.aborted) {
+    if (!abort.aborted) {
       error = toConnectError(err);
       if (error.code === Code.Internal) log.error("Subscribe failed", { err });
     }
@@ -121,7 +121,7 @@ export async function handleSubscribe(engine: Engine, log: Logger, shutdown: Abo
     opened?.sub.close();
     clearTimeout(deadline);
     res.off("close", onClose);
-    shutdown.removeEventListener("abort", onShutdown);
+    shutdown.removeEventListener("abort", abort);
     if (!gone) finish(wire, res, error);
   }
 }
@@ -183,18 +183,4 @@ function finish(wire: Wire, res: Res, error: ConnectError | undefined): void {
       return;
     }
   }
-}
-
-/** Writes and waits for the stream to drain: a slow reader holds only its cursor, never a growing buffer. */
-function write(res: Res, chunk: Buffer, signal: AbortSignal): Promise<void> {
-  if ((res as ServerResponse).write(chunk)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    res.on("drain", done);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

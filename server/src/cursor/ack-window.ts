@@ -1,7 +1,7 @@
 // Flow control: with a window of N, at most N delivered events are
 // unacknowledged. Acks are cumulative. Memory is bounded by the window.
 import { compare, type Position } from "./position.js";
-import type { Epoch } from "../sequencer/types.js";
+import type { StreamRecord } from "../sequencer/types.js";
 
 export class AckError extends Error {
   constructor(message: string) {
@@ -17,13 +17,15 @@ export class AckWindow {
   private lastDelivered: Position | null = null;
 
   /**
-   * @param onAck called after an ack that made progress (the cursor waits on
-   *   it while the window is full).
+   * @param stream whose epochs order positions
+   * @param waiter woken after an ack that made progress (the cursor sleeps
+   *   on it while the window is full). Objects, not closures: one of these
+   *   lives per subscriber.
    */
   constructor(
     readonly size: number,
-    private readonly epochs: () => readonly Epoch[],
-    private readonly onAck: () => void = () => {},
+    private readonly stream: StreamRecord,
+    private readonly waiter: { wake(): void } | null = null,
   ) {}
 
   get pending(): number {
@@ -41,7 +43,7 @@ export class AckWindow {
 
   /** Acknowledges everything up to and including `p`; false when `p` was acknowledged already. */
   ack(p: Position): boolean {
-    const epochs = this.epochs();
+    const epochs = this.stream.epochs;
     if (this.lastAcked && compare(epochs, p, this.lastAcked) <= 0) return false; // an old ack: nothing to do
     if (!this.lastDelivered || compare(epochs, p, this.lastDelivered) > 0) {
       throw new AckError("the event ID was not delivered to this subscription yet");
@@ -50,7 +52,7 @@ export class AckWindow {
     while (i < this.unacked.length && compare(epochs, this.unacked[i]!, p) <= 0) i++;
     this.unacked.splice(0, i);
     this.lastAcked = p;
-    this.onAck();
+    this.waiter?.wake();
     return true;
   }
 }

@@ -43,6 +43,16 @@ export interface DeliveryStats {
   fromSource: number;
 }
 
+/**
+ * What ends a cursor: an AbortSignal, or anything as small that has its
+ * `aborted` and calls `handleEvent()` of a listener object on abort.
+ */
+export interface StopSignal {
+  readonly aborted: boolean;
+  addEventListener(type: "abort", listener: { handleEvent(): void }, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: { handleEvent(): void }): void;
+}
+
 /** A page as read: matches with their records (the live tail's entries are these), or a run of missing ones. */
 type PageEntry = SequencedMatch | { readonly record: undefined; readonly gap: MatchRow[] };
 
@@ -72,7 +82,7 @@ export class Cursor implements TailWaiter, IdleMember {
     private readonly opts: CursorOptions,
   ) {
     this.pos = start;
-    this.window = new AckWindow(opts.window, () => stream.record.epochs, () => this.wake());
+    this.window = new AckWindow(opts.window, stream.record, this);
   }
 
   /** The position after the last item delivered. */
@@ -110,77 +120,78 @@ export class Cursor implements TailWaiter, IdleMember {
     });
   }
 
-  async *items(signal: AbortSignal): AsyncGenerator<CursorItem> {
-    const onAbort = () => this.wake();
-    signal.addEventListener("abort", onAbort, { once: true });
+  /** The items, until `signal` aborts. */
+  async *items(signal: StopSignal): AsyncGenerator<CursorItem> {
+    signal.addEventListener("abort", this, { once: true });
     this.opts.clock.add(this);
     this.lastOutput = this.opts.clock.now();
+    let lastProgress = 0;
     try {
-      yield* this.run(signal);
+      while (!signal.aborted) {
+        const epochs = this.stream.record.epochs;
+        const epoch = epochs.find((e) => e.epoch === this.pos.epoch);
+        if (!epoch) throw new Error(`epoch ${this.pos.epoch} of stream ${this.stream.record.streamId} is gone`);
+
+        // While a scan fills this epoch, its progress goes out every progressMs:
+        // between pages too (a scan that finds much keeps a slow subscriber
+        // busy delivering until it ends), not only once caught up.
+        const scan = epoch.kind === "backfill" ? this.stream.scanProgress(epoch.epoch) : undefined;
+        if (scan && this.opts.clock.now() - lastProgress >= this.opts.progressMs) {
+          lastProgress = this.lastOutput = this.opts.clock.now();
+          yield progressOf(epoch, scan);
+        }
+
+        if (this.pos.seq < epoch.lastSeq) {
+          if (this.window.full) {
+            // An ack, the clock (heartbeat) or an abort wakes it.
+            await this.sleep();
+            if (this.window.full && this.opts.clock.now() - this.lastOutput >= this.opts.heartbeatMs) {
+              this.lastOutput = this.opts.clock.now();
+              yield this.heartbeat();
+            }
+            continue;
+          }
+          const room = this.opts.window > 0 ? this.opts.window - this.window.pending : this.opts.pageSize;
+          const max = Math.min(room, this.opts.pageSize);
+          const live = epoch.kind === "head" ? this.stream.tail.after(epoch.epoch, this.pos.seq, max) : null;
+          if (live) this.opts.stats.fromTail += live.length;
+          const entries: readonly PageEntry[] = live ?? (await this.fromIndex(epoch, max));
+          // Delivered (position, window) as each is pulled, not as the page is read.
+          for (const e of entries) {
+            this.lastOutput = this.opts.clock.now();
+            yield e.record ? this.deliver(e.row, e.record) : this.gap(e.gap);
+            if (signal.aborted) return;
+          }
+          continue;
+        }
+
+        if (epoch.kind === "backfill" && epoch.complete) {
+          const next = nextEpoch(epochs, epoch.epoch);
+          if (next) {
+            this.pos = { epoch: next.epoch, seq: 0 };
+            continue;
+          }
+        }
+
+        // Caught up with what is numbered so far: wait for the next commit (or the next progress report, or a heartbeat).
+        this.stream.tail.notify(this);
+        await this.sleep(scan ? this.opts.progressMs : undefined);
+        if (!signal.aborted && this.opts.clock.now() - this.lastOutput >= this.opts.heartbeatMs) {
+          this.lastOutput = this.opts.clock.now();
+          yield this.heartbeat();
+        }
+      }
     } finally {
-      signal.removeEventListener("abort", onAbort);
+      signal.removeEventListener("abort", this);
       this.opts.clock.delete(this);
       this.stream.tail.forget(this);
       this.bell = null;
     }
   }
 
-  private async *run(signal: AbortSignal): AsyncGenerator<CursorItem> {
-    let lastProgress = 0;
-    while (!signal.aborted) {
-      const epochs = this.stream.record.epochs;
-      const epoch = epochs.find((e) => e.epoch === this.pos.epoch);
-      if (!epoch) throw new Error(`epoch ${this.pos.epoch} of stream ${this.stream.record.streamId} is gone`);
-
-      // While a scan fills this epoch, its progress goes out every progressMs:
-      // between pages too (a scan that finds much keeps a slow subscriber
-      // busy delivering until it ends), not only once caught up.
-      const scan = epoch.kind === "backfill" ? this.stream.scanProgress(epoch.epoch) : undefined;
-      if (scan && this.opts.clock.now() - lastProgress >= this.opts.progressMs) {
-        lastProgress = this.lastOutput = this.opts.clock.now();
-        yield progressOf(epoch, scan);
-      }
-
-      if (this.pos.seq < epoch.lastSeq) {
-        if (this.window.full) {
-          // An ack, the clock (heartbeat) or an abort wakes it.
-          await this.sleep();
-          if (this.window.full && this.opts.clock.now() - this.lastOutput >= this.opts.heartbeatMs) {
-            this.lastOutput = this.opts.clock.now();
-            yield this.heartbeat();
-          }
-          continue;
-        }
-        const room = this.opts.window > 0 ? this.opts.window - this.window.pending : this.opts.pageSize;
-        const max = Math.min(room, this.opts.pageSize);
-        const live = epoch.kind === "head" ? this.stream.tail.after(epoch.epoch, this.pos.seq, max) : null;
-        if (live) this.opts.stats.fromTail += live.length;
-        const entries: readonly PageEntry[] = live ?? (await this.fromIndex(epoch, max));
-        // Delivered (position, window) as each is pulled, not as the page is read.
-        for (const e of entries) {
-          this.lastOutput = this.opts.clock.now();
-          yield e.record ? this.deliver(e.row, e.record) : this.gap(e.gap);
-          if (signal.aborted) return;
-        }
-        continue;
-      }
-
-      if (epoch.kind === "backfill" && epoch.complete) {
-        const next = nextEpoch(epochs, epoch.epoch);
-        if (next) {
-          this.pos = { epoch: next.epoch, seq: 0 };
-          continue;
-        }
-      }
-
-      // Caught up with what is numbered so far: wait for the next commit (or the next progress report, or a heartbeat).
-      this.stream.tail.notify(this);
-      await this.sleep(scan ? this.opts.progressMs : undefined);
-      if (!signal.aborted && this.opts.clock.now() - this.lastOutput >= this.opts.heartbeatMs) {
-        this.lastOutput = this.opts.clock.now();
-        yield this.heartbeat();
-      }
-    }
+  /** The abort listener (an object, so that no closure per subscriber is needed). */
+  handleEvent(): void {
+    this.wake();
   }
 
   private heartbeat(): CursorItem {

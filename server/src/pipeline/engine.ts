@@ -47,14 +47,26 @@ export interface SubscribeOptions {
   readonly durableName?: string;
 }
 
-export interface Subscription {
-  readonly id: string;
-  readonly stream: ActiveStream;
-  readonly cursor: Cursor;
-  /** Where it starts (after this position). */
-  readonly start: Position;
-  readonly durableName: string | undefined;
-  close(): void;
+/** An open subscription. A class, not an object with closures: one lives per subscriber. */
+export class Subscription {
+  #closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly stream: ActiveStream,
+    readonly cursor: Cursor,
+    /** Where it starts (after this position). */
+    readonly start: Position,
+    readonly durableName: string | undefined,
+    private readonly engine: Engine,
+  ) {}
+
+  /** Ends it (idempotent): the stream may be evicted once nobody subscribes. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.engine.closed(this);
+  }
 }
 
 export class Engine {
@@ -166,20 +178,16 @@ export class Engine {
       clock: this.idleClock,
     });
     const id = randomBytes(12).toString("base64url");
-    const release = this.registry.retain(stream);
-    const sub: Subscription = {
-      id,
-      stream,
-      cursor,
-      start: pos,
-      durableName: o.durableName,
-      close: () => {
-        this.subs.delete(id);
-        release();
-      },
-    };
+    this.registry.retain(stream);
+    const sub = new Subscription(id, stream, cursor, pos, o.durableName, this);
     this.subs.set(id, sub);
     return sub;
+  }
+
+  /** Called once by Subscription.close(). */
+  closed(sub: Subscription): void {
+    this.subs.delete(sub.id);
+    this.registry.release(sub.stream);
   }
 
   /** Cumulative ack; returns how many delivered events remain unacknowledged. */

@@ -89,18 +89,18 @@ export class StreamRegistry {
     return s;
   }
 
-  /** Counts a subscriber in (while any is open the stream is never evicted); returns the release. */
-  retain(stream: ActiveStream): () => void {
+  /** Counts a subscriber in (while any is open the stream is never evicted); release() counts it out, once per retain(). */
+  retain(stream: ActiveStream): void {
     const s = this.byId.get(stream.record.streamId);
-    if (!s) return () => {};
-    s.subscribers++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      s.subscribers--;
-      this.touch(s);
-    };
+    if (s) s.subscribers++;
+  }
+
+  release(stream: ActiveStream): void {
+    // The stream object itself: an evicted and recreated stream of the same id is another one.
+    const s = this.byId.get(stream.record.streamId);
+    if (!s || s !== stream) return;
+    s.subscribers--;
+    this.touch(s);
   }
 
   /**
