@@ -167,7 +167,7 @@ function produce(messages) {
 }
 
 const kib = (bytes) => Math.round((bytes / 1024) * 10) / 10;
-const mem = (m) => ({ heap_mib: m.heap_mib, external_mib: Math.round(((m.external + m.arrayBuffers) / 2 ** 20) * 10) / 10, rss_mib: m.rss_mib });
+const mem = (m) => ({ heap_mib: m.heap_mib, heap_total_mib: Math.round((m.heapTotal / 2 ** 20) * 10) / 10, external_mib: Math.round(((m.external + m.arrayBuffers) / 2 ** 20) * 10) / 10, rss_mib: m.rss_mib });
 
 await produce([{ init: true }]); // the topic exists before anyone subscribes
 const before = await server.memory();
@@ -243,6 +243,7 @@ console.log(JSON.stringify({
   server_after_delivery: mem(delivered),
   per_subscriber_kib: {
     heap_subscribed: per(subscribed, before, "heapUsed"),
+    heap_total_subscribed: per(subscribed, before, "heapTotal"),
     rss_subscribed: per(subscribed, before, "rss"),
     heap_after_delivery: per(delivered, before, "heapUsed"),
     external_after_delivery: kib((delivered.external + delivered.arrayBuffers - before.external - before.arrayBuffers) / SUBSCRIBERS),

@@ -98,7 +98,7 @@ async function runChild(config) {
       globalThis.gc();
       globalThis.gc();
       const u = process.memoryUsage();
-      process.send({ memory: { heapUsed: u.heapUsed, rss: u.rss, external: u.external, arrayBuffers: u.arrayBuffers, heap_mib: mib(u.heapUsed), rss_mib: mib(u.rss), external_mib: mib(u.external) } });
+      process.send({ memory: { heapUsed: u.heapUsed, heapTotal: u.heapTotal, rss: u.rss, external: u.external, arrayBuffers: u.arrayBuffers, heap_mib: mib(u.heapUsed), rss_mib: mib(u.rss), external_mib: mib(u.external) } });
     } else if (m.cmd === "stats") {
       const e = app.engine;
       const ms = (ns) => Math.round(ns / 1e4) / 100;

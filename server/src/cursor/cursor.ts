@@ -56,9 +56,9 @@ export interface StopSignal {
 /** A page as read: matches with their records (the live tail's entries are these), or a run of missing ones. */
 type PageEntry = SequencedMatch | { readonly record: undefined; readonly gap: MatchRow[] };
 
+/** Shared by every cursor of an engine (one object, not one per subscriber). */
 export interface CursorOptions {
   readonly stats: DeliveryStats;
-  readonly window: number;
   readonly heartbeatMs: number;
   readonly progressMs: number;
   readonly pageSize: number;
@@ -79,10 +79,12 @@ export class Cursor implements TailWaiter, IdleMember {
     private readonly store: IndexStore,
     private readonly source: Source,
     start: Position,
+    /** At most this many unacknowledged events; 0: no window. */
+    window: number,
     private readonly opts: CursorOptions,
   ) {
     this.pos = start;
-    this.window = new AckWindow(opts.window, stream.record, this);
+    this.window = new AckWindow(window, stream.record, this);
   }
 
   /** The position after the last item delivered. */
@@ -151,7 +153,7 @@ export class Cursor implements TailWaiter, IdleMember {
             }
             continue;
           }
-          const room = this.opts.window > 0 ? this.opts.window - this.window.pending : this.opts.pageSize;
+          const room = this.window.size > 0 ? this.window.size - this.window.pending : this.opts.pageSize;
           const max = Math.min(room, this.opts.pageSize);
           const live = epoch.kind === "head" ? this.stream.tail.after(epoch.epoch, this.pos.seq, max) : null;
           if (live) this.opts.stats.fromTail += live.length;

@@ -21,8 +21,9 @@ export class LiveTail {
   private first = 0;
   private count = 0;
   private epoch = -1;
-  private waiters = new Set<TailWaiter>();
-  private spare = new Set<TailWaiter>();
+  /** Made on first use: most streams of a busy server have few subscribers, many none. */
+  private waiters: Set<TailWaiter> | null = null;
+  private spare: Set<TailWaiter> | null = null;
 
   constructor(private readonly capacity: number) {}
 
@@ -37,11 +38,11 @@ export class LiveTail {
       if (epoch !== this.epoch) this.clear(epoch);
       for (const m of matches) this.add(m);
     }
-    if (this.waiters.size === 0) return;
+    const waiters = this.waiters;
+    if (waiters === null || waiters.size === 0) return;
     // Swapped, not copied: a woken cursor registers again later (it resumes in a
     // microtask), so the set being walked never grows under the walk.
-    const waiters = this.waiters;
-    this.waiters = this.spare;
+    this.waiters = this.spare ?? new Set();
     this.spare = waiters;
     for (const w of waiters) w.wake();
     waiters.clear();
@@ -61,12 +62,12 @@ export class LiveTail {
 
   /** Wakes `w` once on the next push. Registering again before that push changes nothing. */
   notify(w: TailWaiter): void {
-    this.waiters.add(w);
+    (this.waiters ??= new Set()).add(w);
   }
 
   /** Forgets a waiter that no longer waits (its subscription ended). */
   forget(w: TailWaiter): void {
-    this.waiters.delete(w);
+    this.waiters?.delete(w);
   }
 
   private at(i: number): SequencedMatch {

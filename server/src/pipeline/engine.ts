@@ -10,7 +10,7 @@ import { Sequencer } from "../sequencer/sequencer.js";
 import { encodeEventId } from "../sequencer/event-id.js";
 import { headEpoch } from "../sequencer/types.js";
 import { Matcher } from "../matcher/matcher.js";
-import { Cursor, type DeliveryStats } from "../cursor/cursor.js";
+import { Cursor, type CursorOptions, type DeliveryStats } from "../cursor/cursor.js";
 import { AckError } from "../cursor/ack-window.js";
 import { IdleClock, tickFor } from "../cursor/idle-clock.js";
 import { lagAfter, type Position } from "../cursor/position.js";
@@ -82,6 +82,7 @@ export class Engine {
   private readonly evictionTimer: NodeJS.Timeout;
   /** Heartbeats of every open cursor: one timer, not one per waiting subscriber. */
   private readonly idleClock: IdleClock;
+  private readonly cursorOptions: CursorOptions;
   private readonly opts: Required<Omit<EngineOptions, "source" | "log" | "dataDir">>;
 
   private constructor(readonly source: Source, dataDir: string, private readonly log: Logger, options: EngineOptions) {
@@ -96,6 +97,7 @@ export class Engine {
       evictionIntervalMs: options.evictionIntervalMs ?? 30_000,
     };
     this.idleClock = new IdleClock(tickFor(this.opts.heartbeatMs));
+    this.cursorOptions = { stats: this.delivery, heartbeatMs: this.opts.heartbeatMs, progressMs: this.opts.progressMs, pageSize: 256, clock: this.idleClock };
     this.store = new IndexStore(join(dataDir, "index.db"));
     this.sequencer = new Sequencer(this.store, (stream, epoch, matches) => {
       this.registry.get(stream.streamId)?.tail.push(epoch.epoch, epoch.kind === "head", matches);
@@ -169,14 +171,7 @@ export class Engine {
     if (o.durableName && !this.store.getDurable(o.durableName)) {
       this.store.putDurable(o.durableName, filter.streamId, this.eventId(stream, pos), Date.now());
     }
-    const cursor = new Cursor(stream, this.store, this.source, pos, {
-      stats: this.delivery,
-      window: o.window,
-      heartbeatMs: this.opts.heartbeatMs,
-      progressMs: this.opts.progressMs,
-      pageSize: 256,
-      clock: this.idleClock,
-    });
+    const cursor = new Cursor(stream, this.store, this.source, pos, o.window, this.cursorOptions);
     const id = randomBytes(12).toString("base64url");
     this.registry.retain(stream);
     const sub = new Subscription(id, stream, cursor, pos, o.durableName, this);

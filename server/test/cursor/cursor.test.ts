@@ -34,7 +34,7 @@ function fixture() {
     tail.push(0, true, matches);
   };
   const open = (window = 0) =>
-    new Cursor(stream, store, source, { epoch: 0, seq: 0 }, { stats: { fromTail: 0, fromSource: 0 }, window, heartbeatMs: HEARTBEAT_MS, progressMs: 500, pageSize: 256, clock });
+    new Cursor(stream, store, source, { epoch: 0, seq: 0 }, window, { stats: { fromTail: 0, fromSource: 0 }, heartbeatMs: HEARTBEAT_MS, progressMs: 500, pageSize: 256, clock });
   return { clock, tail, commit, open, advance: (ms: number) => (time += ms) };
 }
 
