@@ -14,7 +14,7 @@ import {
   type CountResponseSchema,
 } from "@grep-streams/sdk/gen/grepstreams/v1/grep_pb.js";
 import type { CompiledFilter, FilterSpec } from "../filter/index.js";
-import type { Engine } from "../pipeline/engine.js";
+import type { Engine, Subscription } from "../pipeline/engine.js";
 import type { StartSpec } from "../pipeline/start.js";
 import type { CursorItem } from "../cursor/cursor.js";
 import type { ActiveStream } from "../pipeline/streams.js";
@@ -24,7 +24,7 @@ import { payloadOf, projectionOf } from "./payload.js";
 import { toConnectError } from "./status.js";
 import { produce, listTopics } from "./topics.js";
 
-type SubscribeOut = MessageInitShape<typeof SubscribeResponseSchema>;
+export type SubscribeOut = MessageInitShape<typeof SubscribeResponseSchema>;
 type CountOut = MessageInitShape<typeof CountResponseSchema>;
 
 export function specOf(f: Filter | undefined): FilterSpec {
@@ -109,32 +109,55 @@ export function responseOf(engine: Engine, stream: ActiveStream, item: CursorIte
   }
 }
 
+/** An open subscription and its first message; the caller closes `sub`. */
+export interface OpenedSubscription {
+  readonly sub: Subscription;
+  /** The filter whose projection shapes the values, or null. */
+  readonly projection: CompiledFilter | null;
+  readonly started: SubscribeOut;
+}
+
+/**
+ * Opens the subscription a Subscribe request asks for (shared by the
+ * Connect-ES handler and the lean one of subscribe-stream.ts). Throws
+ * RequestErrors for bad requests.
+ */
+export async function openSubscription(engine: Engine, req: SubscribeRequest): Promise<OpenedSubscription> {
+  const filter = engine.compile(specOf(req.filter));
+  const sub = await engine.subscribe(filter, {
+    start: startSpecOf(req.start),
+    window: req.window,
+    ...(req.durableName ? { durableName: req.durableName } : {}),
+  });
+  try {
+    const started: SubscribeOut = {
+      kind: {
+        case: "started",
+        value: {
+          streamId: sub.stream.record.streamId,
+          subscriptionId: sub.id,
+          resolvedAfterEventId: engine.eventId(sub.stream, sub.start),
+          headEventId: engine.eventId(sub.stream, engine.headPosition(sub.stream)),
+          canonicalFilter: filter.canonical,
+          warnings: await engine.warningsFor(filter),
+        },
+      },
+    };
+    return { sub, projection: projectionOf(filter), started };
+  } catch (err) {
+    sub.close();
+    throw err;
+  }
+}
+
 export function grepService(engine: Engine, log: Logger) {
   return (router: ConnectRouter) =>
     router.service(GrepService, {
       async *subscribe(req: SubscribeRequest, ctx: HandlerContext): AsyncGenerator<SubscribeOut> {
         try {
-          const filter = engine.compile(specOf(req.filter));
-          const sub = await engine.subscribe(filter, {
-            start: startSpecOf(req.start),
-            window: req.window,
-            ...(req.durableName ? { durableName: req.durableName } : {}),
-          });
+          const { sub, projection, started } = await openSubscription(engine, req);
           try {
-            const projection = projectionOf(filter);
-            yield {
-              kind: {
-                case: "started",
-                value: {
-                  streamId: sub.stream.record.streamId,
-                  subscriptionId: sub.id,
-                  resolvedAfterEventId: engine.eventId(sub.stream, sub.start),
-                  headEventId: engine.eventId(sub.stream, engine.headPosition(sub.stream)),
-                  canonicalFilter: filter.canonical,
-                  warnings: await engine.warningsFor(filter),
-                },
-              },
-            };
+            yield started;
             for await (const item of sub.cursor.items(ctx.signal)) yield responseOf(engine, sub.stream, item, req.omitPayload, projection);
           } finally {
             sub.close();

@@ -1,6 +1,7 @@
 // Prometheus text metrics: subscriptions, streams, live scan positions and
 // per-topic counts of messages the matcher could not parse.
 import type { Engine } from "../pipeline/engine.js";
+import { leanStreams } from "./subscribe-stream.js";
 
 const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
@@ -15,6 +16,8 @@ export async function metricsText(engine: Engine): Promise<string> {
   lines.push("# HELP grep_streams_delivered_events_total Events delivered, by where the payload came from.", "# TYPE grep_streams_delivered_events_total counter");
   lines.push(`grep_streams_delivered_events_total{payload="live_tail"} ${engine.delivery.fromTail}`);
   lines.push(`grep_streams_delivered_events_total{payload="source_read"} ${engine.delivery.fromSource}`);
+  lines.push("# HELP grep_streams_subscribe_calls_lean_total Subscribe calls served by the lean streaming handler (the others by Connect-ES).", "# TYPE grep_streams_subscribe_calls_lean_total counter");
+  lines.push(`grep_streams_subscribe_calls_lean_total ${leanStreams.served}`);
   lines.push("# HELP grep_streams_history_scanned_messages_total Messages read by backfill scans.", "# TYPE grep_streams_history_scanned_messages_total counter");
   lines.push(`grep_streams_history_scanned_messages_total ${engine.registry.historyScanned}`);
   const topics = await engine.source.listTopics();

@@ -13,6 +13,7 @@ import type { Engine } from "../pipeline/engine.js";
 import type { Logger } from "../util/log.js";
 import { grepService } from "./grep-service.js";
 import { handleSse, SSE_PATH } from "./sse.js";
+import { handleSubscribe, leanWire, SUBSCRIBE_PATH } from "./subscribe-stream.js";
 import { metricsText } from "./metrics.js";
 import { loadConsole } from "./console.js";
 import { listen, type Listener } from "./transport/listener.js";
@@ -46,6 +47,7 @@ export async function startApi(engine: Engine, log: Logger, o: ApiOptions): Prom
     shutdownSignal: shutdown.signal,
   });
   const sseLog = log.child({ api: "sse" });
+  const subscribeLog = log.child({ api: "connect" });
   const consoleFiles = loadConsole();
   if (!consoleFiles.built) log.warn("the console is not built: / answers 404 until `npm run build` builds it");
   const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
@@ -71,6 +73,11 @@ export async function startApi(engine: Engine, log: Logger, o: ApiOptions): Prom
         return;
       }
       if (consoleFiles.handle(req, res, url.pathname)) return;
+    }
+    // Subscribe streams in the common wire formats skip Connect-ES's per-stream pipeline (see subscribe-stream.ts).
+    if (url.pathname === SUBSCRIBE_PATH) {
+      const wire = leanWire(req);
+      if (wire) return void handleSubscribe(engine, subscribeLog, shutdown.signal, wire, req, res);
     }
     connect(req, res);
   };

@@ -9,10 +9,13 @@ import type { StartSpec } from "../pipeline/start.js";
 import type { CursorItem } from "../cursor/cursor.js";
 import type { ActiveStream } from "../pipeline/streams.js";
 import type { CompiledFilter, FilterSpec } from "../filter/index.js";
+import type { SourceRecord } from "../source/types.js";
 import { RequestError } from "../util/request-error.js";
 import type { Logger } from "../util/log.js";
 import { payloadOf, projectionOf } from "./payload.js";
 import { asRequestError, httpStatusOf } from "./status.js";
+import { Stop, write } from "./stop.js";
+import type { Subscription } from "../pipeline/engine.js";
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -42,17 +45,35 @@ export function parseSseQuery(url: URL, lastEventIdHeader: string | undefined): 
   return { spec, start: { kind: "time", ms } };
 }
 
+/**
+ * The part of a match's data line after its ID: the same for every
+ * subscriber without a projection (a record goes to every stream it matched
+ * and to every subscriber of each), so it is built once per record.
+ */
+const plainTails = new WeakMap<SourceRecord, string>();
+
+function eventTail(record: SourceRecord, projection: CompiledFilter | null): string {
+  if (projection) return buildTail(record, projection);
+  let t = plainTails.get(record);
+  if (t === undefined) plainTails.set(record, (t = buildTail(record, null)));
+  return t;
+}
+
+function buildTail(record: SourceRecord, projection: CompiledFilter | null): string {
+  const p = payloadOf(record, projection);
+  const raw = p.rawValue ? `,"raw_value":${JSON.stringify(Buffer.from(p.rawValue).toString("base64"))}` : "";
+  return (
+    `"topic":${JSON.stringify(record.topic)},"partition":${record.partition},"offset":${record.offset},` +
+    `"timestamp":${record.timestamp},"key":${JSON.stringify(p.key)},"value":${p.valueJson ?? "null"}${raw}}`
+  );
+}
+
 function sseData(engine: Engine, stream: ActiveStream, item: CursorItem, projection: CompiledFilter | null): string {
   switch (item.kind) {
     case "event": {
-      const { row, record } = item;
-      const id = engine.eventId(stream, row);
-      const p = payloadOf(record, projection);
-      const raw = p.rawValue ? `,"raw_value":${JSON.stringify(Buffer.from(p.rawValue).toString("base64"))}` : "";
-      const data =
-        `{"id":${JSON.stringify(id)},"topic":${JSON.stringify(row.topic)},"partition":${row.partition},"offset":${row.offset},` +
-        `"timestamp":${row.timestamp},"key":${JSON.stringify(p.key)},"value":${p.valueJson ?? "null"}${raw}}`;
-      return `event: match\nid: ${id}\ndata: ${data}\n\n`;
+      // An event ID is base64url: nothing in it needs JSON escaping.
+      const id = engine.eventId(stream, item.row);
+      return `event: match\nid: ${id}\ndata: {"id":"${id}",${eventTail(item.record, projection)}\n\n`;
     }
     case "gap": {
       const data = { from: engine.eventId(stream, item.from), to: engine.eventId(stream, item.to), count: item.count, reason: item.reason };
@@ -66,64 +87,78 @@ function sseData(engine: Engine, stream: ActiveStream, item: CursorItem, project
   }
 }
 
-export async function handleSse(engine: Engine, log: Logger, req: Req, res: Res, url: URL): Promise<void> {
-  const abort = new AbortController();
-  const onClose = () => abort.abort();
-  res.on("close", onClose);
+/**
+ * Serves one SSE subscription. The request and its URL are read here, and
+ * only what the stream needs is handed to deliver(): an open stream keeps no
+ * parsed URL, request headers or compiled filter of its own.
+ */
+export function handleSse(engine: Engine, log: Logger, req: Req, res: Res, url: URL): Promise<void> {
+  let parsed: { spec: FilterSpec; start: StartSpec };
   try {
     const header = req.headers["last-event-id"];
-    const { spec, start } = parseSseQuery(url, Array.isArray(header) ? header[0] : header);
-    const filter = engine.compile(spec);
-    const sub = await engine.subscribe(filter, { start, window: 0 });
+    parsed = parseSseQuery(url, Array.isArray(header) ? header[0] : header);
+  } catch (err) {
+    fail(log, res, err);
+    return Promise.resolve();
+  }
+  return deliver(engine, log, res, parsed.spec, parsed.start);
+}
+
+async function deliver(engine: Engine, log: Logger, res: Res, spec: FilterSpec, start: StartSpec): Promise<void> {
+  const stop = new Stop();
+  const onClose = () => stop.abort();
+  res.on("close", onClose);
+  try {
+    let opened: { sub: Subscription; projection: CompiledFilter | null; started: string };
+    {
+      const filter = engine.compile(spec);
+      const sub = await engine.subscribe(filter, { start, window: 0 });
+      try {
+        const started = {
+          stream_id: sub.stream.record.streamId,
+          after: engine.eventId(sub.stream, sub.start),
+          head: engine.eventId(sub.stream, engine.headPosition(sub.stream)),
+          filter: JSON.parse(filter.canonical) as unknown,
+          warnings: await engine.warningsFor(filter),
+        };
+        opened = { sub, projection: projectionOf(filter), started: `retry: 2000\nevent: started\ndata: ${JSON.stringify(started)}\n\n` };
+      } catch (err) {
+        sub.close();
+        throw err;
+      }
+    }
+    const { sub, projection } = opened;
     try {
-      const projection = projectionOf(filter);
       res.writeHead(200, {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache, no-transform",
         "x-accel-buffering": "no",
       });
-      const started = {
-        stream_id: sub.stream.record.streamId,
-        after: engine.eventId(sub.stream, sub.start),
-        head: engine.eventId(sub.stream, engine.headPosition(sub.stream)),
-        filter: JSON.parse(filter.canonical) as unknown,
-        warnings: await engine.warningsFor(filter),
-      };
-      await write(res, `retry: 2000\nevent: started\ndata: ${JSON.stringify(started)}\n\n`, abort.signal);
-      for await (const item of sub.cursor.items(abort.signal)) {
-        await write(res, sseData(engine, sub.stream, item, projection), abort.signal);
+      await write(res, opened.started, stop);
+      for await (const item of sub.cursor.items(stop)) {
+        await write(res, sseData(engine, sub.stream, item, projection), stop);
       }
     } finally {
       sub.close();
     }
   } catch (err) {
-    if (abort.signal.aborted) return;
-    const r = asRequestError(err);
-    if (!res.headersSent) {
-      const status = r ? httpStatusOf(r) : 500;
-      if (!r) log.error("SSE request failed", { err });
-      res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
-      res.end((r ? r.message : "internal error; see the server log") + "\n");
-      return;
-    }
-    log.error("SSE stream failed", { err });
-    res.end(`event: error\ndata: ${JSON.stringify({ message: r ? r.message : "internal error" })}\n\n`);
+    if (!stop.aborted) fail(log, res, err);
   } finally {
     res.off("close", onClose);
     if (!res.writableEnded) res.end();
   }
 }
 
-/** Writes and waits for the socket to drain: a slow reader holds only its cursor, never a growing buffer. */
-function write(res: Res, chunk: string, signal: AbortSignal): Promise<void> {
-  if ((res as ServerResponse).write(chunk)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    res.on("drain", done);
-    signal.addEventListener("abort", done, { once: true });
-  });
+/** Answers a failed request: a status before the stream began, an `error` event after. */
+function fail(log: Logger, res: Res, err: unknown): void {
+  const r = asRequestError(err);
+  if (!res.headersSent) {
+    const status = r ? httpStatusOf(r) : 500;
+    if (!r) log.error("SSE request failed", { err });
+    res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
+    res.end((r ? r.message : "internal error; see the server log") + "\n");
+    return;
+  }
+  log.error("SSE stream failed", { err });
+  res.end(`event: error\ndata: ${JSON.stringify({ message: r ? r.message : "internal error" })}\n\n`);
 }

@@ -1,7 +1,7 @@
 // Flow control: with a window of N, at most N delivered events are
 // unacknowledged. Acks are cumulative. Memory is bounded by the window.
 import { compare, type Position } from "./position.js";
-import type { Epoch } from "../sequencer/types.js";
+import type { StreamRecord } from "../sequencer/types.js";
 
 export class AckError extends Error {
   constructor(message: string) {
@@ -11,14 +11,21 @@ export class AckError extends Error {
 }
 
 export class AckWindow {
+  /** Delivered, unacknowledged positions, oldest first (only with a window). */
   private readonly unacked: Position[] = [];
-  private bell: (() => void) | null = null;
   lastAcked: Position | null = null;
   private lastDelivered: Position | null = null;
 
+  /**
+   * @param stream whose epochs order positions
+   * @param waiter woken after an ack that made progress (the cursor sleeps
+   *   on it while the window is full). Objects, not closures: one of these
+   *   lives per subscriber.
+   */
   constructor(
     readonly size: number,
-    private readonly epochs: () => readonly Epoch[],
+    private readonly stream: StreamRecord,
+    private readonly waiter: { wake(): void } | null = null,
   ) {}
 
   get pending(): number {
@@ -36,7 +43,7 @@ export class AckWindow {
 
   /** Acknowledges everything up to and including `p`; false when `p` was acknowledged already. */
   ack(p: Position): boolean {
-    const epochs = this.epochs();
+    const epochs = this.stream.epochs;
     if (this.lastAcked && compare(epochs, p, this.lastAcked) <= 0) return false; // an old ack: nothing to do
     if (!this.lastDelivered || compare(epochs, p, this.lastDelivered) > 0) {
       throw new AckError("the event ID was not delivered to this subscription yet");
@@ -45,23 +52,7 @@ export class AckWindow {
     while (i < this.unacked.length && compare(epochs, this.unacked[i]!, p) <= 0) i++;
     this.unacked.splice(0, i);
     this.lastAcked = p;
-    const b = this.bell;
-    this.bell = null;
-    b?.();
+    this.waiter?.wake();
     return true;
-  }
-
-  /** Resolves after the next ack, `ms`, or abort. */
-  wait(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(t);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const t = setTimeout(done, ms);
-      signal.addEventListener("abort", done, { once: true });
-      this.bell = done;
-    });
   }
 }

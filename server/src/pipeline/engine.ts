@@ -11,8 +11,9 @@ import { Sequencer } from "../sequencer/sequencer.js";
 import { encodeEventId } from "../sequencer/event-id.js";
 import { headEpoch } from "../sequencer/types.js";
 import { Matcher } from "../matcher/matcher.js";
-import { Cursor, type DeliveryStats } from "../cursor/cursor.js";
+import { Cursor, type CursorOptions, type DeliveryStats } from "../cursor/cursor.js";
 import { AckError } from "../cursor/ack-window.js";
+import { IdleClock, tickFor } from "../cursor/idle-clock.js";
 import { lagAfter, type Position } from "../cursor/position.js";
 import { RequestError } from "../util/request-error.js";
 import { StreamRegistry, type ActiveStream } from "./streams.js";
@@ -49,14 +50,26 @@ export interface SubscribeOptions {
   readonly durableName?: string;
 }
 
-export interface Subscription {
-  readonly id: string;
-  readonly stream: ActiveStream;
-  readonly cursor: Cursor;
-  /** Where it starts (after this position). */
-  readonly start: Position;
-  readonly durableName: string | undefined;
-  close(): void;
+/** An open subscription. A class, not an object with closures: one lives per subscriber. */
+export class Subscription {
+  #closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly stream: ActiveStream,
+    readonly cursor: Cursor,
+    /** Where it starts (after this position). */
+    readonly start: Position,
+    readonly durableName: string | undefined,
+    private readonly engine: Engine,
+  ) {}
+
+  /** Ends it (idempotent): the stream may be evicted once nobody subscribes. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.engine.closed(this);
+  }
 }
 
 export class Engine {
@@ -70,6 +83,9 @@ export class Engine {
   readonly delivery: DeliveryStats = { fromTail: 0, fromSource: 0 };
   private readonly checkpointTimer: NodeJS.Timeout;
   private readonly evictionTimer: NodeJS.Timeout;
+  /** Heartbeats of every open cursor: one timer, not one per waiting subscriber. */
+  private readonly idleClock: IdleClock;
+  private readonly cursorOptions: CursorOptions;
   private readonly opts: Required<Omit<EngineOptions, "source" | "log" | "dataDir">>;
 
   private constructor(readonly source: Source, dataDir: string, private readonly log: Logger, options: EngineOptions) {
@@ -84,6 +100,8 @@ export class Engine {
       evictionIntervalMs: options.evictionIntervalMs ?? 30_000,
       matchWorkers: options.matchWorkers ?? defaultMatchWorkers(),
     };
+    this.idleClock = new IdleClock(tickFor(this.opts.heartbeatMs));
+    this.cursorOptions = { stats: this.delivery, heartbeatMs: this.opts.heartbeatMs, progressMs: this.opts.progressMs, pageSize: 256, clock: this.idleClock };
     this.store = new IndexStore(join(dataDir, "index.db"));
     this.sequencer = new Sequencer(this.store, (stream, epoch, matches) => {
       this.registry.get(stream.streamId)?.tail.push(epoch.epoch, epoch.kind === "head", matches);
@@ -157,28 +175,18 @@ export class Engine {
     if (o.durableName && !this.store.getDurable(o.durableName)) {
       this.store.putDurable(o.durableName, filter.streamId, this.eventId(stream, pos), Date.now());
     }
-    const cursor = new Cursor(stream, this.store, this.source, pos, {
-      stats: this.delivery,
-      window: o.window,
-      heartbeatMs: this.opts.heartbeatMs,
-      progressMs: this.opts.progressMs,
-      pageSize: 256,
-    });
+    const cursor = new Cursor(stream, this.store, this.source, pos, o.window, this.cursorOptions);
     const id = randomBytes(12).toString("base64url");
-    const release = this.registry.retain(stream);
-    const sub: Subscription = {
-      id,
-      stream,
-      cursor,
-      start: pos,
-      durableName: o.durableName,
-      close: () => {
-        this.subs.delete(id);
-        release();
-      },
-    };
+    this.registry.retain(stream);
+    const sub = new Subscription(id, stream, cursor, pos, o.durableName, this);
     this.subs.set(id, sub);
     return sub;
+  }
+
+  /** Called once by Subscription.close(). */
+  closed(sub: Subscription): void {
+    this.subs.delete(sub.id);
+    this.registry.release(sub.stream);
   }
 
   /** Cumulative ack; returns how many delivered events remain unacknowledged. */
@@ -263,6 +271,7 @@ export class Engine {
   async close(): Promise<void> {
     clearInterval(this.checkpointTimer);
     clearInterval(this.evictionTimer);
+    this.idleClock.close();
     await this.registry.close();
     await this.matcher.close();
     try {

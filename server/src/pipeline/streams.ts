@@ -18,11 +18,45 @@ export interface ActiveStream extends CursorStream {
   readonly tail: LiveTail;
 }
 
-interface StreamState extends ActiveStream {
-  readonly scans: Map<number, BackfillProgress>;
-  /** Stops this stream's backfills when it is evicted. */
-  readonly abort: AbortController;
-  subscribers: number;
+/**
+ * A stream as the registry keeps it. A class whose parts for backfills are
+ * made on first use: thousands of streams are open at once, most never
+ * backfill (bench/fanout-memory.mjs).
+ */
+class StreamState implements ActiveStream {
+  subscribers = 0;
+  #scans: Map<number, BackfillProgress> | undefined;
+  #abort: AbortController | undefined;
+  #stopped = false;
+
+  constructor(
+    readonly record: StreamRecord,
+    readonly filter: CompiledFilter,
+    readonly tail: LiveTail,
+  ) {}
+
+  scanProgress(epoch: number): BackfillProgress | undefined {
+    return this.#scans?.get(epoch);
+  }
+
+  get scans(): Map<number, BackfillProgress> {
+    return (this.#scans ??= new Map());
+  }
+
+  /** Aborts when the stream is stopped (evicted, or the registry closes), also if that came first. */
+  get signal(): AbortSignal {
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      if (this.#stopped) this.#abort.abort();
+    }
+    return this.#abort.signal;
+  }
+
+  /** Stops this stream's backfills. */
+  stop(): void {
+    this.#stopped = true;
+    this.#abort?.abort();
+  }
 }
 
 export interface RegistryOptions {
@@ -89,18 +123,18 @@ export class StreamRegistry {
     return s;
   }
 
-  /** Counts a subscriber in (while any is open the stream is never evicted); returns the release. */
-  retain(stream: ActiveStream): () => void {
+  /** Counts a subscriber in (while any is open the stream is never evicted); release() counts it out, once per retain(). */
+  retain(stream: ActiveStream): void {
     const s = this.byId.get(stream.record.streamId);
-    if (!s) return () => {};
-    s.subscribers++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      s.subscribers--;
-      this.touch(s);
-    };
+    if (s) s.subscribers++;
+  }
+
+  release(stream: ActiveStream): void {
+    // The stream object itself: an evicted and recreated stream of the same id is another one.
+    const s = this.byId.get(stream.record.streamId);
+    if (!s || s !== stream) return;
+    s.subscribers--;
+    this.touch(s);
   }
 
   /**
@@ -122,7 +156,7 @@ export class StreamRegistry {
       // for the eviction to finish and then gets a fresh stream.
       this.byId.delete(id);
       const done = (async () => {
-        s.abort.abort();
+        s.stop();
         await this.matcher.detach(s);
         await Promise.allSettled([...this.scans].filter(([, sid]) => sid === id).map(([p]) => p));
         this.store.evictStream(s.record, now);
@@ -183,7 +217,7 @@ export class StreamRegistry {
   }
 
   async close(): Promise<void> {
-    for (const s of this.byId.values()) s.abort.abort();
+    for (const s of this.byId.values()) s.stop();
     await Promise.allSettled([...this.scans.keys()]);
   }
 
@@ -211,15 +245,13 @@ export class StreamRegistry {
   }
 
   private wrap(record: StreamRecord, filter: CompiledFilter): StreamState {
-    const scans = new Map<number, BackfillProgress>();
-    const abort = new AbortController();
-    return { record, filter, tail: new LiveTail(this.opts.tailCapacity), scans, scanProgress: (epoch) => scans.get(epoch), abort, subscribers: 0 };
+    return new StreamState(record, filter, new LiveTail(this.opts.tailCapacity));
   }
 
   private startScan(s: StreamState, epoch: Epoch): void {
     const progress: BackfillProgress = { scanned: 0, total: 0, matched: 0, startedAt: Date.now() };
     s.scans.set(epoch.epoch, progress);
-    const signal = s.abort.signal;
+    const signal = s.signal;
     const scan = async () => {
       // A failed scan (source unreachable, disk full) retries from its frontier: cursors wait on it.
       for (let attempt = 1; !signal.aborted; attempt++) {

@@ -20,21 +20,61 @@ export class EventIdError extends Error {
   }
 }
 
-function pushVarint(out: number[], n: number): void {
+const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * The version byte and the 8 stream-id bytes are 9 bytes, a whole number of
+ * base64 groups: their text is the first 12 characters of every ID of the
+ * stream, whatever follows. Computed once per stream id (an ID is encoded
+ * per event per subscriber); bounded, since stream ids come and go.
+ */
+const prefixes = new Map<string, string>();
+const MAX_PREFIXES = 65_536;
+
+function prefixOf(streamId: string): string {
+  let p = prefixes.get(streamId);
+  if (p === undefined) {
+    if (!/^[0-9a-f]{16}$/.test(streamId)) throw new Error(`a stream id is 16 lowercase hex digits, got ${JSON.stringify(streamId)}`);
+    p = Buffer.concat([Buffer.of(VERSION), Buffer.from(streamId, "hex")]).toString("base64url");
+    if (prefixes.size >= MAX_PREFIXES) prefixes.clear();
+    prefixes.set(streamId, p);
+  }
+  return p;
+}
+
+/** Scratch for the varints: at most 8 bytes each (2^53). */
+const scratch = new Uint8Array(16);
+
+function putVarint(at: number, n: number): number {
   // Numbers up to 2^53: use division, not bit operators (which are 32-bit).
   while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
+    scratch[at++] = (n % 0x80) | 0x80;
     n = Math.floor(n / 0x80);
   }
-  out.push(n);
+  scratch[at++] = n;
+  return at;
+}
+
+/** base64url without padding of scratch[0, len). */
+function tail64(len: number): string {
+  let out = "";
+  let i = 0;
+  for (; i + 3 <= len; i += 3) {
+    const v = (scratch[i]! << 16) | (scratch[i + 1]! << 8) | scratch[i + 2]!;
+    out += B64URL[v >> 18]! + B64URL[(v >> 12) & 63]! + B64URL[(v >> 6) & 63]! + B64URL[v & 63]!;
+  }
+  if (len - i === 1) {
+    const v = scratch[i]!;
+    out += B64URL[v >> 2]! + B64URL[(v & 3) << 4]!;
+  } else if (len - i === 2) {
+    const v = (scratch[i]! << 8) | scratch[i + 1]!;
+    out += B64URL[v >> 10]! + B64URL[(v >> 4) & 63]! + B64URL[(v & 15) << 2]!;
+  }
+  return out;
 }
 
 export function encodeEventId(a: EventAddress): string {
-  const out: number[] = [VERSION];
-  for (let i = 0; i < 16; i += 2) out.push(parseInt(a.streamId.slice(i, i + 2), 16));
-  pushVarint(out, a.epoch);
-  pushVarint(out, a.seq);
-  return Buffer.from(out).toString("base64url");
+  return prefixOf(a.streamId) + tail64(putVarint(putVarint(0, a.epoch), a.seq));
 }
 
 export function decodeEventId(id: string): EventAddress {

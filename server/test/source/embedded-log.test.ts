@@ -178,7 +178,15 @@ test("an empty produce returns [] and does not create the topic", async () => {
   await log.close();
 });
 
-test("listeners hear onTopic before onAppend, once per touched partition, after commit", async () => {
+/** Resolves when `count` calls have been recorded in `into` (pushed by a listener). */
+function heard<T>(into: T[], count: number): Promise<T[]> {
+  return new Promise((resolve) => {
+    const check = () => (into.length >= count ? resolve(into) : setImmediate(check));
+    check();
+  });
+}
+
+test("listeners hear onTopic at once and onAppend after the produce, once per touched partition, after commit", async () => {
   const log = openLog();
   const events: string[] = [];
   const seen: Promise<unknown>[] = [];
@@ -199,6 +207,9 @@ test("listeners hear onTopic before onAppend, once per touched partition, after 
   const stop = log.watch({ onAppend: (t, p, end) => third.push(`${t}/${p} ${end}`) });
 
   await log.produce("t", [msg("a", { partition: 2 }), msg("b", { partition: 0 }), msg("c", { partition: 2 })]);
+  // The topic is news at once; appends are told on the next turn of the event loop.
+  assert.deepEqual(events, ["topic t"]);
+  await heard(third, 2);
   assert.deepEqual(events, ["topic t", "append t/0 1", "append t/2 2"]);
   assert.deepEqual(third, ["t/0 1", "t/2 2"]);
   const records = await Promise.all(seen);
@@ -209,12 +220,42 @@ test("listeners hear onTopic before onAppend, once per touched partition, after 
 
   stop();
   await log.produce("t", [msg("d", { partition: 0 })]);
+  await heard(events, 4);
   assert.deepEqual(events.slice(3), ["append t/0 2"]);
   assert.deepEqual(third, ["t/0 1", "t/2 2"]);
 
   log.createTopic("u", 1);
   assert.deepEqual(events.slice(4), ["topic u"]);
   await log.close();
+});
+
+test("produces of one turn of the event loop are told as one append per partition, with the newest end", async () => {
+  const log = openLog();
+  const appends: string[] = [];
+  log.watch({ onAppend: (t, p, end) => appends.push(`${t}/${p} ${end}`) });
+  // Not awaited one by one: all three append in this turn, before anyone is told.
+  await Promise.all([
+    log.produce("t", [msg("a", { partition: 1 })]),
+    log.produce("t", [msg("b", { partition: 1 }), msg("c", { partition: 0 })]),
+    log.produce("u", [msg("d", { partition: 3 })]),
+    log.produce("t", [msg("e", { partition: 1 })]),
+  ]);
+  await heard(appends, 3);
+  assert.deepEqual(appends, ["t/0 1", "t/1 3", "u/3 1"]);
+  // Nothing more was pending: another turn tells nothing.
+  await new Promise((r) => setImmediate(r));
+  assert.equal(appends.length, 3);
+  await log.close();
+});
+
+test("closing the log drops appends not yet told", async () => {
+  const log = openLog();
+  const appends: string[] = [];
+  log.watch({ onAppend: (t, p, end) => appends.push(`${t}/${p} ${end}`) });
+  await log.produce("t", [msg("a", { partition: 1 })]);
+  await log.close();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(appends, []);
 });
 
 test("invalid topic names are rejected with what is allowed", async () => {

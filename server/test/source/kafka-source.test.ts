@@ -241,6 +241,40 @@ describe("KafkaSource", () => {
     await producer.close();
   });
 
+  it("appends by other clients are reported as they happen (long polls), not at the next metadata poll", async () => {
+    const t = topic("long-poll");
+    await createTestTopic(t, 2);
+    const producer = foreignProducer();
+    await producer.send({ messages: [message(t, 0, "before")] });
+    // A metadata poll every 60 s: only its first one (which takes stock, silently) runs during the test.
+    const slow = new KafkaSource({ brokers: [KAFKA_BROKER], pollIntervalMs: 60_000, log: silent });
+    const appends: Array<{ end: number; at: number }> = [];
+    const stop = slow.watch({ onAppend: (topicName, p, end) => topicName === t && p === 0 && appends.push({ end, at: Date.now() }) });
+    try {
+      // The long polls start once the first poll has taken stock; until then appends are not news.
+      // Keep producing until one is heard, then time one more.
+      const deadline = Date.now() + 20_000;
+      let sent = 1;
+      while (appends.length === 0) {
+        assert.ok(Date.now() < deadline, "no append reported within 20 s; the metadata poll is 60 s away");
+        await producer.send({ messages: [message(t, 0, `m${sent++}`)] });
+        await waitUntil("a report or a short while", () => appends.length > 0, 300).catch(() => {});
+      }
+      const before = appends.length;
+      const sentAt = Date.now();
+      await producer.send({ messages: [message(t, 0, "timed")] });
+      sent++;
+      await waitUntil("the timed append is reported", () => appends.length > before, 5_000);
+      const last = appends.at(-1)!;
+      assert.equal(last.end, sent, "the new end (last stable offset)");
+      assert.ok(last.at - sentAt < 1_000, `reported ${last.at - sentAt} ms after the send`);
+    } finally {
+      stop();
+      await slow.close();
+      await producer.close();
+    }
+  });
+
   it("hides aborted transactions and markers; committed transactional records are read; ends are last stable offsets", async () => {
     const t = topic("txn");
     await createTestTopic(t, 1);

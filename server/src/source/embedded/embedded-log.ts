@@ -17,6 +17,7 @@ import {
 import { Appender } from "./append.js";
 import { decodeHeaders } from "./headers.js";
 import { Listeners } from "../listeners.js";
+import { AppendNotices } from "./append-notices.js";
 import { Retention } from "./retention.js";
 import { openDatabase, type Db } from "./schema.js";
 import { prepareStatements, type MessageRow, type Statements, type TopicRow } from "./statements.js";
@@ -53,6 +54,7 @@ export class EmbeddedLog implements Source {
   readonly #appender: Appender;
   readonly #retention: Retention;
   readonly #listeners = new Listeners(log, "embedded log");
+  readonly #appends = new AppendNotices((topic, partition, end) => this.#listeners.append(topic, partition, end));
   readonly #defaultPartitions: number;
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
@@ -89,6 +91,7 @@ export class EmbeddedLog implements Source {
   async close(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#appends.cancel();
     if (this.#db.open) this.#db.close();
   }
 
@@ -168,7 +171,7 @@ export class EmbeddedLog implements Source {
     if (messages.length === 0) return [];
     const { records, created, ends } = this.#appender.append(topic, messages, this.#defaultPartitions, this.#now());
     if (created) this.#listeners.topic(topic);
-    for (const [partition, end] of ends) this.#listeners.append(topic, partition, end);
+    this.#appends.add(topic, ends);
     return records;
   }
 

@@ -1,7 +1,8 @@
 // The Source over an Apache Kafka cluster, with @platformatic/kafka.
 // Reads are group-less Fetch requests at explicit offsets (read_committed),
 // ends are last stable offsets, produce() places records as the embedded log
-// does, watch() polls. See the files next to this one for each part.
+// does, watch() polls metadata and long-polls for appends. See the files next
+// to this one for each part.
 
 import type { Logger } from "../../util/log.js";
 import {
@@ -14,7 +15,8 @@ import {
   type TopicMeta,
 } from "../types.js";
 import { validateNonNegative, validatePartition, validateSearchTimestamp } from "../validation.js";
-import { closeClients, createClients, type KafkaClients } from "./clients.js";
+import { ConnectionPool } from "@platformatic/kafka";
+import { baseOptions, closeClients, createClients, type KafkaClients } from "./clients.js";
 import { explain, isUnknownTopic, KafkaSourceClosedError } from "./errors.js";
 import { readPartition } from "./fetch.js";
 import { offsetForTimestamp, topicMetas } from "./offsets.js";
@@ -41,7 +43,14 @@ export class KafkaSource implements Source {
     this.#log = this.#options.log;
     this.#clients = createClients(this.#options);
     this.#publisher = new Publisher(this.#clients, this.#options.defaultPartitions);
-    this.#watcher = new Watcher(this.#clients, this.#options.pollIntervalMs, this.#log, (err) => this.#explain(err));
+    this.#watcher = new Watcher(
+      this.#clients,
+      this.#options.pollIntervalMs,
+      this.#log,
+      (err) => this.#explain(err),
+      // The long polls for appends get connections of their own (see AppendPoller).
+      () => new ConnectionPool(`${this.#options.clientId}-appends`, baseOptions(this.#options)),
+    );
   }
 
   /** The bootstrap brokers, as given. */

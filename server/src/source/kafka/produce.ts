@@ -11,6 +11,14 @@
 // flight to one partition would reuse a sequence number and the broker would
 // drop the second batch as a duplicate while acknowledging it
 // (platformatic/kafka#326).
+//
+// Serialised, but not one send per call: calls that arrive while a send is
+// in flight wait in a queue, and the next send takes every waiting call for
+// the same topic at once (group commit). Under load a send round trip
+// (acks=all) would otherwise bound the calls per second, and the queue, with
+// every message's latency, would grow without end; grouped, the sends grow
+// instead. Each call is planned (validated) on its own, so a bad message
+// fails only its own call.
 
 import { ProduceAcks, type MessageToProduce, type ProduceResult as ClientProduceResult } from "@platformatic/kafka";
 import { Partitioner } from "../partitioner.js";
@@ -32,11 +40,23 @@ interface Planned {
   readonly bytes: number;
 }
 
+/** A produce() call waiting for its turn. */
+interface Call {
+  readonly topic: string;
+  readonly messages: readonly ProduceInput[];
+  readonly resolve: (r: ProduceResult) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Messages one send takes from the queue at most (more calls wait for the next). */
+const GROUP_MESSAGES = 20_000;
+
 export class Publisher {
   readonly #clients: KafkaClients;
   readonly #defaultPartitions: number;
   readonly #partitioner = new Partitioner();
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #waiting: Call[] = [];
+  #sending = false;
   /** A send failed: its batches may or may not have been written. */
   #uncertain = false;
 
@@ -52,19 +72,61 @@ export class Publisher {
       throw new SourceArgumentError(`invalid topic name "${topic}": names starting with "__" are reserved for Kafka's internal topics`);
     }
     if (messages.length === 0) return { records: [], created: false, ends: [] };
-    const run = this.#queue.then(() => this.#produce(topic, messages));
-    this.#queue = run.catch(() => {});
-    return run;
+    return new Promise<ProduceResult>((resolve, reject) => {
+      this.#waiting.push({ topic, messages, resolve, reject });
+      if (!this.#sending) void this.#drain();
+    });
   }
 
-  async #produce(topic: string, messages: readonly ProduceInput[], retried = false): Promise<ProduceResult> {
+  /** Sends the waiting calls, one group (same topic, in arrival order) at a time. */
+  async #drain(): Promise<void> {
+    this.#sending = true;
+    try {
+      while (this.#waiting.length > 0) {
+        const topic = this.#waiting[0]!.topic;
+        let n = 0;
+        let count = 0;
+        while (n < this.#waiting.length && this.#waiting[n]!.topic === topic && (n === 0 || count + this.#waiting[n]!.messages.length <= GROUP_MESSAGES)) {
+          count += this.#waiting[n]!.messages.length;
+          n++;
+        }
+        const group = this.#waiting.splice(0, n);
+        try {
+          await this.#produce(topic, group);
+        } catch (err) {
+          for (const c of group) c.reject(err);
+        }
+      }
+    } finally {
+      this.#sending = false;
+    }
+  }
+
+  /** Plans every call of the group; a call with a bad message is rejected alone and left out. */
+  #planAll(topic: string, partitions: number, group: readonly Call[], now: number): { calls: Call[]; plans: Planned[][] } {
+    const calls: Call[] = [];
+    const plans: Planned[][] = [];
+    for (const c of group) {
+      try {
+        plans.push(c.messages.map((m) => this.#plan(topic, partitions, m, now)));
+        calls.push(c);
+      } catch (err) {
+        c.reject(err);
+      }
+    }
+    return { calls, plans };
+  }
+
+  /** Produces a group of calls to one topic; settles each call. */
+  async #produce(topic: string, group: readonly Call[], retried = false): Promise<void> {
     const { consumer, admin, producer } = this.#clients;
     const now = Date.now();
     // On the retry below, the topic is looked up afresh.
     let info = await findTopic(consumer, topic, retried);
     // Everything is checked before the topic is created, so a bad message leaves no trace.
     let partitions = info?.partitions ?? this.#defaultPartitions;
-    let plan = messages.map((m) => this.#plan(topic, partitions, m, now));
+    let { calls, plans } = this.#planAll(topic, partitions, group, now);
+    if (calls.length === 0) return;
     let created = false;
     if (info === undefined) {
       created = await createTopic(admin, topic, partitions);
@@ -72,12 +134,13 @@ export class Publisher {
       if (info.partitions !== partitions) {
         // Someone else created it first, with another partition count.
         partitions = info.partitions;
-        plan = messages.map((m) => this.#plan(topic, partitions, m, now));
+        ({ calls, plans } = this.#planAll(topic, partitions, calls, now));
+        if (calls.length === 0) return;
       }
     }
+    const plan = plans.flat();
 
     const records: ProducedRecord[] = new Array(plan.length);
-    const ends = new Map<number, number>();
     for (const [first, chunk] of chunks(plan)) {
       let result: ClientProduceResult;
       try {
@@ -90,7 +153,7 @@ export class Publisher {
           // (see ReaderConsumer). The consumer looks the topic up afresh on the retry;
           // the producer's next send looks it up again once its entry is stale.
           expireMetadata(producer);
-          return this.#produce(topic, messages, true);
+          return this.#produce(topic, calls, true);
         }
         throw err;
       }
@@ -104,10 +167,17 @@ export class Publisher {
         seen.set(p.partition, index + 1);
         const offset = base + index;
         records[first + i] = { partition: p.partition, offset, timestamp: p.timestamp };
-        ends.set(p.partition, Math.max(ends.get(p.partition) ?? 0, offset + 1));
       });
     }
-    return { records, created, ends: [...ends].sort((a, b) => a[0] - b[0]) };
+    // Each call gets its own records and the ends they reach; the call that found the topic missing was the one that created it.
+    let at = 0;
+    calls.forEach((c, k) => {
+      const mine = records.slice(at, at + c.messages.length);
+      at += c.messages.length;
+      const ends = new Map<number, number>();
+      for (const r of mine) ends.set(r.partition, Math.max(ends.get(r.partition) ?? 0, r.offset + 1));
+      c.resolve({ records: mine, created: created && k === 0, ends: [...ends].sort((a, b) => a[0] - b[0]) });
+    });
   }
 
   async #send(messages: MessageToProduce[]): Promise<ClientProduceResult> {

@@ -38,7 +38,6 @@ export function decodePartition(topic: string, p: FetchedPartition, from: number
   const aborted = [...(p.abortedTransactions ?? [])].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
   let nextAborted = 0;
   const abortedProducers = new Set<bigint>();
-  const fromBig = BigInt(from);
   let next: bigint | undefined;
 
   for (const batch of batches) {
@@ -53,7 +52,7 @@ export function decodePartition(topic: string, p: FetchedPartition, from: number
     }
     if (batch.attributes & TRANSACTIONAL && abortedProducers.has(batch.producerId)) continue;
     if (out.length >= max) break;
-    appendBatch(topic, p.partitionIndex, batch, fromBig, max, out);
+    appendBatch(topic, p.partitionIndex, batch, from, max, out);
   }
   return { records: out, next: next === undefined ? undefined : Number(next) };
 }
@@ -63,30 +62,34 @@ function isAbortMarker(batch: RecordsBatch): boolean {
   return key !== null && key !== undefined && key.length >= 4 && key.readInt16BE(2) === CONTROL_TYPE_ABORT;
 }
 
-function appendBatch(topic: string, partition: number, batch: RecordsBatch, from: bigint, max: number, out: SourceRecord[]): void {
+/**
+ * One batch's records, with offsets and timestamps as numbers: the batch's
+ * BigInts are converted once, each record adds its (number) offset delta and
+ * converts its timestamp delta, with no BigInt arithmetic per record (offsets
+ * and times are far below 2^53). Keys, values and header values stay the
+ * views of the response that the client made: records no stream takes cost
+ * no copy; what is kept for long (the live tail) is compacted there
+ * (source/compact.ts).
+ */
+function appendBatch(topic: string, partition: number, batch: RecordsBatch, from: number, max: number, out: SourceRecord[]): void {
+  const firstOffset = Number(batch.firstOffset);
   const logAppendTime = (batch.attributes & TIMESTAMP_TYPE_LOG_APPEND) !== 0;
+  const firstTimestamp = Number(logAppendTime ? batch.maxTimestamp : batch.firstTimestamp);
   for (const r of batch.records) {
     if (out.length >= max) return;
-    const offset = batch.firstOffset + BigInt(r.offsetDelta);
+    const offset = firstOffset + r.offsetDelta;
     if (offset < from) continue;
     out.push({
       topic,
       partition,
-      offset: Number(offset),
-      timestamp: Number(logAppendTime ? batch.maxTimestamp : batch.firstTimestamp + r.timestampDelta),
-      key: copy(r.key),
-      value: copy(r.value),
-      headers: r.headers.map(([k, v]) => [k === null ? "" : k.toString("utf8"), copy(v) ?? EMPTY] as const),
+      offset,
+      timestamp: logAppendTime ? firstTimestamp : firstTimestamp + Number(r.timestampDelta),
+      key: r.key,
+      value: r.value,
+      headers: r.headers.length === 0 ? NO_HEADERS : r.headers.map(([k, v]) => [k === null ? "" : k.toString("utf8"), v ?? EMPTY] as const),
     });
   }
 }
 
 const EMPTY = new Uint8Array(0);
-
-/**
- * The client's buffers are slices of the whole response; a copy lets the
- * response go once the caller keeps only some records.
- */
-function copy(b: Buffer | null): Buffer | null {
-  return b === null ? null : Buffer.from(b);
-}
+const NO_HEADERS: SourceRecord["headers"] = Object.freeze([]);

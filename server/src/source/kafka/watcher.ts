@@ -3,7 +3,9 @@
 // listens) lists the topics and their end offsets (last stable offsets) and
 // tells listeners what changed. The first poll only takes stock: what exists
 // then is not news. Produces made through this source are reported at once
-// (noteTopic / noteAppend), the poll reports the rest. A poll that fails
+// (noteTopic / noteAppend); appends by other clients as they happen, by the
+// long polls of an AppendPoller over the partitions the poll found (the poll
+// itself reports them too, later, should a long poll fail). A poll that fails
 // (brokers away) is logged, rate-limited, and the next one tries again; the
 // clients reconnect by themselves.
 
@@ -14,6 +16,8 @@ import type { KafkaClients } from "./clients.js";
 import { isUnknownTopic } from "./errors.js";
 import { endOffsets } from "./offsets.js";
 import { describeTopics, listTopicNames } from "./topics.js";
+import { AppendPoller, type PollTarget } from "./append-poller.js";
+import type { ConnectionPool } from "@platformatic/kafka";
 
 /** At most one warning per this long while polls keep failing. */
 const WARN_EVERY_MS = 30_000;
@@ -30,6 +34,7 @@ interface Known {
 interface Snapshot {
   readonly id: string;
   readonly partitions: number;
+  readonly leaders: readonly number[];
   readonly ends: readonly (number | undefined)[];
 }
 
@@ -49,13 +54,18 @@ export class Watcher {
   #failingSince: number | undefined;
   #failures = 0;
   #lastWarn = 0;
+  /** Long polls for appends of other clients (while polling). */
+  #poller: AppendPoller | undefined;
+  /** Creates the long polls' own connection pool; absent: no long polls (the poll reports appends). */
+  readonly #longPollPool: (() => ConnectionPool) | undefined;
 
-  constructor(clients: KafkaClients, intervalMs: number, log: Logger, explain: (err: unknown) => unknown) {
+  constructor(clients: KafkaClients, intervalMs: number, log: Logger, explain: (err: unknown) => unknown, longPollPool?: () => ConnectionPool) {
     this.#clients = clients;
     this.#intervalMs = intervalMs;
     this.#log = log;
     this.#explain = explain;
     this.#listeners = new Listeners(log, "Kafka source");
+    this.#longPollPool = longPollPool;
   }
 
   add(listener: SourceListener): () => void {
@@ -85,15 +95,31 @@ export class Watcher {
     // Unknown topics are left to the poll, which announces them with onTopic first.
     const k = this.#known?.get(topic);
     if (k === undefined) return;
+    this.#poller?.advance(k.id, partition, end);
+    this.#announce(topic, k, partition, end);
+  }
+
+  /** Tells listeners of a new end, once per end. */
+  #announce(topic: string, k: Known, partition: number, end: number): void {
     if (end > (k.ends[partition] ?? 0)) {
       k.ends[partition] = end;
       this.#listeners.append(topic, partition, end);
     }
   }
 
+  /** An end a long poll saw: news only for a topic the poll has taken stock of. */
+  #longPolled(topic: string, partition: number, end: number): void {
+    const k = this.#known?.get(topic);
+    if (k === undefined || !this.#baselined) return;
+    this.#announce(topic, k, partition, end);
+  }
+
   #start(): void {
     this.#known = new Map();
     this.#baselined = false;
+    if (this.#longPollPool !== undefined) {
+      this.#poller = new AppendPoller(this.#clients.consumer, this.#longPollPool(), (t, p, end) => this.#longPolled(t, p, end), this.#log);
+    }
     this.#schedule(0);
   }
 
@@ -102,6 +128,8 @@ export class Watcher {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#known = undefined;
+    void this.#poller?.close();
+    this.#poller = undefined;
   }
 
   #schedule(delayMs: number): void {
@@ -133,7 +161,7 @@ export class Watcher {
     const [infos, ends] = await Promise.all([describeTopics(consumer, names), endOffsets(consumer, names)]);
     for (const name of names) {
       const info = infos.get(name);
-      if (info !== undefined) out.set(name, { id: info.id, partitions: info.partitions, ends: ends.get(name) ?? [] });
+      if (info !== undefined) out.set(name, { id: info.id, partitions: info.partitions, leaders: info.leaders, ends: ends.get(name) ?? [] });
     }
     return out;
   }
@@ -169,6 +197,13 @@ export class Watcher {
         if ((announce || before !== undefined) && end > (before ?? 0)) this.#listeners.append(name, partition, end);
       });
     }
+    // The long polls wait from the ends known now.
+    const targets: PollTarget[] = [];
+    for (const [name, snap] of snapshot) {
+      const k = known.get(name)!;
+      targets.push({ name, id: snap.id, leaders: snap.leaders, ends: snap.leaders.map((_, p) => k.ends[p] ?? snap.ends[p]) });
+    }
+    this.#poller?.set(targets);
   }
 
   #failed(err: unknown): void {

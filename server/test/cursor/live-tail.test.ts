@@ -1,0 +1,87 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { LiveTail } from "../../src/cursor/live-tail.js";
+import type { SequencedMatch } from "../../src/sequencer/sequencer.js";
+
+const match = (epoch: number, seq: number): SequencedMatch => ({
+  row: { epoch, seq, topic: "t", partition: 0, offset: seq - 1, timestamp: 0, size: 0 },
+  record: { topic: "t", partition: 0, offset: seq - 1, timestamp: 0, key: null, value: null, headers: [] },
+});
+const seqs = (ms: SequencedMatch[] | null) => ms?.map((m) => m.row.seq) ?? null;
+
+test("the tail keeps the newest `capacity` head matches, in order, across wrap-arounds", () => {
+  const tail = new LiveTail(5);
+  let seq = 0;
+  for (const n of [1, 2, 3, 1, 4, 7]) {
+    tail.push(0, true, Array.from({ length: n }, () => match(0, ++seq)));
+    assert.ok(tail.size <= 5);
+  }
+  // 18 pushed: 14..18 kept.
+  assert.equal(tail.size, 5);
+  assert.deepEqual(seqs(tail.after(0, 13, 100)), [14, 15, 16, 17, 18]);
+  assert.deepEqual(seqs(tail.after(0, 15, 2)), [16, 17]);
+  assert.deepEqual(seqs(tail.after(0, 17, 10)), [18]);
+  // Behind the tail, past its end, another epoch: not here (read the index).
+  assert.equal(tail.after(0, 12, 10), null);
+  assert.equal(tail.after(0, 18, 10), null);
+  assert.equal(tail.after(1, 13, 10), null);
+});
+
+test("a quiet tail holds small storage, and a new head epoch starts a new tail", () => {
+  const tail = new LiveTail(1024);
+  tail.push(0, true, [match(0, 1), match(0, 2)]);
+  assert.deepEqual(seqs(tail.after(0, 0, 10)), [1, 2]);
+  tail.push(0, false, [match(0, 3)]); // a backfill epoch's commit: not kept
+  assert.equal(tail.size, 2);
+  tail.push(3, true, [match(3, 1)]);
+  assert.equal(tail.size, 1);
+  assert.equal(tail.after(0, 0, 10), null);
+  assert.deepEqual(seqs(tail.after(3, 0, 10)), [1]);
+});
+
+test("a capacity of 0 keeps nothing but still wakes", () => {
+  const tail = new LiveTail(0);
+  let woken = 0;
+  tail.notify({ wake: () => woken++ });
+  tail.push(0, true, [match(0, 1)]);
+  assert.equal(tail.size, 0);
+  assert.equal(tail.after(0, 0, 10), null);
+  assert.equal(woken, 1);
+});
+
+test("each push wakes every registered waiter once; forgotten waiters are not woken", () => {
+  const tail = new LiveTail(8);
+  const woken: string[] = [];
+  const a = { wake: () => woken.push("a") };
+  const b = { wake: () => woken.push("b") };
+  const c = { wake: () => woken.push("c") };
+  tail.notify(a);
+  tail.notify(a); // registering twice wakes once
+  tail.notify(b);
+  tail.notify(c);
+  tail.forget(c);
+  tail.push(0, false, []); // any commit wakes, even without head matches
+  assert.deepEqual(woken, ["a", "b"]);
+  tail.push(0, true, [match(0, 1)]);
+  assert.deepEqual(woken, ["a", "b"], "woken waiters must register again");
+  // A waiter registering again from inside wake() waits for the next push.
+  const again = { wake: () => (woken.push("again"), tail.notify(again)) };
+  tail.notify(again);
+  tail.push(0, true, [match(0, 2)]);
+  tail.push(0, true, [match(0, 3)]);
+  assert.deepEqual(woken, ["a", "b", "again", "again"]);
+});
+
+test("the tail keeps compact records: one copy for every stream, not a pinned read buffer", () => {
+  const response = Buffer.alloc(1 << 20);
+  const record = { topic: "t", partition: 0, offset: 0, timestamp: 0, key: null, value: response.subarray(10, 20), headers: [] };
+  const a = new LiveTail(4);
+  const b = new LiveTail(4);
+  a.push(0, true, [{ row: match(0, 1).row, record }]);
+  b.push(0, true, [{ row: match(0, 1).row, record }]);
+  const ra = a.after(0, 0, 1)![0]!.record;
+  const rb = b.after(0, 0, 1)![0]!.record;
+  assert.equal(ra, rb);
+  assert.ok(ra.value!.buffer.byteLength < 64 << 10);
+  assert.deepEqual(Buffer.from(ra.value!), Buffer.from(record.value));
+});
