@@ -1,62 +1,137 @@
 // A percolator-style index of compiled filters (as in Luwak / Elasticsearch's
-// percolator): instead of testing every filter on every message, filters with
-// an index term (an equality the value must satisfy) are filed under that
-// term's path and values, and a message only reaches the filters whose term
-// it has. Filters without a term are always candidates.
+// percolator): instead of testing every filter on every value, each filter is
+// filed under terms its query implies (filter/index-term.ts: an equality, a
+// numeric bound, and / or of them), and a value only reaches the filters
+// filed under terms it holds. Filters whose query implies no term are
+// candidates for every value.
+//
+// - Filing follows measured selectivity: candidates() samples every
+//   SAMPLE_EVERY-th value and counts, per path, which terms it holds
+//   (term-stats.ts); a filter is filed where the fewest values will reach it
+//   (index-plan.ts), and every REFILE_EVERY samples a slice of the filters is
+//   reconsidered and moved if its filing became much worse than the best.
+// - A candidate's other terms are checked against the keys already extracted
+//   from the value before it is returned, so few non-matching filters are.
+// - Keys are extracted once per path and value, walking pre-split segments
+//   (value-path.ts); numeric bounds are sorted per path (range-postings.ts).
 //
 // Correctness: candidates() returns a superset of the filters that match. A
-// filter's term is a necessary condition of its query (see
-// filter/index-term.ts), and the value's keys at a path cover everything the
-// query evaluator can compare equal there (forEachIndexKey).
+// filter's condition is implied by its query, it is filed under a set of
+// terms one of which holds whenever the condition does, and the checks only
+// drop it when the extracted keys (a superset of what the predicate sees)
+// show the condition fails.
 
-import { forEachIndexKey, indexKey, type CompiledFilter, type IndexTerm } from "../filter/index.js";
+import type { CompiledFilter, IndexTerm } from "../filter/index.js";
+import { bind, cheapest, describeTerm, mayHold, release, termCost, type PathRegistry, type PlanNode, type TermNode } from "./index-plan.js";
+import { IndexedPath, type TermPosting } from "./indexed-path.js";
+import type { RangePosting, RangePostings } from "./range-postings.js";
+import { HALF_LIFE_SAMPLES, TermStats } from "./term-stats.js";
+
+/** One value in this many is sampled for the statistics (a power of two). */
+export const SAMPLE_EVERY = 64;
+/** Samples between re-filing rounds. */
+export const REFILE_EVERY = 64;
+
+/** Tuning (the defaults suit production; tests use smaller numbers to see re-filing quickly). */
+export interface FilterIndexOptions {
+  /** Sample one value in this many (rounded up to a power of two). Default SAMPLE_EVERY. */
+  readonly sampleEvery?: number;
+  /** Samples after which counts weigh half. Default HALF_LIFE_SAMPLES. */
+  readonly halfLifeSamples?: number;
+  /** Samples between re-filing rounds. Default REFILE_EVERY. */
+  readonly refileEverySamples?: number;
+}
+/** Filters reconsidered per round: at least this many, or a 1/REFILE_SLICES of all. */
+const REFILE_MIN = 256;
+const REFILE_SLICES = 16;
+/** A filing is moved when it costs more than this times the best (plus noise). */
+const REFILE_FACTOR = 2;
 
 interface Entry<T> {
   readonly id: string;
   readonly item: T;
-  /** The term the entry is filed under (null: always a candidate). */
-  readonly path: string | null;
-  readonly keys: readonly string[];
-  /** Last candidates() call that returned this entry (deduplication). */
+  /** The bound condition (null: a candidate for every value). */
+  readonly plan: PlanNode<Entry<T>> | null;
+  /** What it is filed under (empty with a plan: it can never match, e.g. {$in: []}). */
+  filed: TermNode<Entry<T>>[];
+  termPostings: TermPosting<Entry<T>>[];
+  rangePostings: Array<{ readonly list: RangePostings<Entry<T>>; readonly posting: RangePosting<Entry<T>> }>;
+  /** The rest of the condition, tested before the entry is returned (null: nothing). */
+  check: PlanNode<Entry<T>> | null;
+  /** Last epoch that reached this entry (deduplication). */
   mark: number;
+  /** Positions in #all and #always (-1: not there). */
+  pos: number;
+  alwaysPos: number;
 }
+
+/** Counts for monitoring and benchmarks. */
+export interface FilterIndexStats {
+  readonly filters: number;
+  /** Filters that are candidates for every value (no term). */
+  readonly alwaysCandidates: number;
+  readonly paths: number;
+  readonly samples: number;
+  /** Filters moved to a better filing since the index was made. */
+  readonly refiled: number;
+}
+
+const isObject = (v: unknown): v is object => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export class FilterIndex<T> {
   readonly #entries = new Map<string, Entry<T>>();
-  /** Entries without a term. */
-  readonly #unindexed = new Set<Entry<T>>();
-  /** path -> value key -> entries. */
-  readonly #byPath = new Map<string, Map<string, Set<Entry<T>>>>();
+  /** Every entry (round-robin re-filing). */
+  readonly #all: Entry<T>[] = [];
+  /** Entries that are candidates for every value. */
+  readonly #always: Entry<T>[] = [];
+  readonly #paths = new Map<string, IndexedPath<Entry<T>>>();
+  /** Every path (sampled) and the paths with postings (looked up per value). */
+  readonly #allPaths: IndexedPath<Entry<T>>[] = [];
+  readonly #filingPaths: IndexedPath<Entry<T>>[] = [];
+  readonly #registry: PathRegistry<Entry<T>> = {
+    acquirePath: (path) => this.#acquirePath(path),
+    releasePath: (p) => this.#releasePath(p),
+  };
+  readonly #stats: TermStats;
+  readonly #sampleMask: number;
+  readonly #refileEvery: number;
   #epoch = 0;
+  #calls = 0;
+  #sampleId = 0;
+  #samplesSinceRound = 0;
+  #cursor = 0;
+  #refiled = 0;
 
-  /**
-   * Adds (or replaces) a filter. When it has several sound terms, it is filed
-   * under the one whose postings are currently shortest, so that e.g. a
-   * filter on {type, user} lands under the rare user rather than the common
-   * type.
-   */
+  constructor(options: FilterIndexOptions = {}) {
+    const every = Math.max(1, Math.floor(options.sampleEvery ?? SAMPLE_EVERY));
+    this.#sampleMask = 2 ** Math.ceil(Math.log2(every)) - 1;
+    this.#stats = new TermStats(options.halfLifeSamples ?? HALF_LIFE_SAMPLES);
+    this.#refileEvery = Math.max(1, options.refileEverySamples ?? REFILE_EVERY);
+  }
+
+  /** Adds (or replaces) a filter, filed under its cheapest terms by the current statistics. */
   add(id: string, f: CompiledFilter, item: T): void {
     this.remove(id);
-    const term = this.#choose(f);
-    const keys = term ? [...new Set(term.values.map(indexKey))] : [];
-    const entry: Entry<T> = { id, item, path: term ? term.path : null, keys, mark: 0 };
+    const condition = f.indexCondition;
+    const entry: Entry<T> = {
+      id,
+      item,
+      plan: condition ? bind(condition, this.#registry) : null,
+      filed: [],
+      termPostings: [],
+      rangePostings: [],
+      check: null,
+      mark: 0,
+      pos: this.#all.length,
+      alwaysPos: -1,
+    };
     this.#entries.set(id, entry);
-    if (!term) {
-      this.#unindexed.add(entry);
-      return;
-    }
-    let byKey = this.#byPath.get(term.path);
-    if (!byKey) {
-      byKey = new Map();
-      this.#byPath.set(term.path, byKey);
-    }
-    for (const k of keys) {
-      let set = byKey.get(k);
-      if (!set) {
-        set = new Set();
-        byKey.set(k, set);
-      }
-      set.add(entry);
+    this.#all.push(entry);
+    if (entry.plan) {
+      this.#file(entry);
+    } else {
+      entry.alwaysPos = this.#always.length;
+      this.#always.push(entry);
     }
   }
 
@@ -64,61 +139,236 @@ export class FilterIndex<T> {
     const entry = this.#entries.get(id);
     if (!entry) return;
     this.#entries.delete(id);
-    if (entry.path === null) {
-      this.#unindexed.delete(entry);
-      return;
+    swapRemove(this.#all, entry.pos, (e, pos) => (e.pos = pos));
+    if (entry.alwaysPos >= 0) swapRemove(this.#always, entry.alwaysPos, (e, pos) => (e.alwaysPos = pos));
+    if (entry.plan) {
+      this.#unfile(entry);
+      release(entry.plan, this.#registry);
     }
-    const byKey = this.#byPath.get(entry.path);
-    if (!byKey) return;
-    for (const k of entry.keys) {
-      const set = byKey.get(k);
-      if (!set) continue;
-      set.delete(entry);
-      if (set.size === 0) byKey.delete(k);
-    }
-    if (byKey.size === 0) this.#byPath.delete(entry.path);
   }
 
   /**
    * Appends to `out` the items whose filter MAY match this parsed value
-   * (undefined when the value is not JSON): every filter without a term,
-   * and those whose term's path holds one of the term's values.
+   * (undefined when the value is not JSON): those without a term, and those
+   * filed under a term the value holds whose other terms it may hold. Each
+   * item at most once.
    */
   candidates(value: unknown, out: T[]): void {
-    for (const e of this.#unindexed) out.push(e.item);
-    if (this.#byPath.size === 0) return;
-    const epoch = ++this.#epoch;
-    for (const [path, byKey] of this.#byPath) {
-      forEachIndexKey(value, path, (key) => {
-        const set = byKey.get(key);
-        if (!set) return;
-        for (const e of set) {
-          if (e.mark === epoch) continue;
-          e.mark = epoch;
-          out.push(e.item);
-        }
-      });
+    const always = this.#always;
+    for (let i = 0; i < always.length; i++) out.push(always[i]!.item);
+    const sample = (this.#calls++ & this.#sampleMask) === 0;
+    // Only JSON objects match a non-empty query.
+    if (!isObject(value)) {
+      if (sample) this.#sample(null, 0);
+      return;
     }
+    const epoch = ++this.#epoch;
+    const paths = this.#filingPaths;
+    for (let i = 0; i < paths.length; i++) {
+      const p = paths[i]!;
+      p.extract(value, epoch);
+      if (p.saturated) {
+        this.#visitAllOf(p, value, epoch, out);
+        continue;
+      }
+      if (p.termPostings > 0) {
+        const keys = p.keys;
+        for (let k = 0; k < keys.length; k++) {
+          const t = p.term(keys[k]!);
+          if (!t) continue;
+          const postings = t.postings;
+          for (let j = 0; j < postings.length; j++) this.#visit(postings[j]!.entry, value, epoch, out);
+        }
+      }
+      if (p.hasNumber) {
+        if (p.lower.size > 0) this.#visitRange(p.lower, p.maxNumber, value, epoch, out);
+        if (p.upper.size > 0) this.#visitRange(p.upper, p.minNumber, value, epoch, out);
+      }
+    }
+    if (sample) this.#sample(value, epoch);
   }
 
   get size(): number {
     return this.#entries.size;
   }
 
-  /** The term with the shortest postings now (then fewest values, then the filter's own order). */
-  #choose(f: CompiledFilter): IndexTerm | null {
-    const terms: readonly IndexTerm[] = f.indexTerms.length > 0 ? f.indexTerms : f.indexTerm ? [f.indexTerm] : [];
-    let best: IndexTerm | null = null;
-    let bestCost = Infinity;
-    for (const t of terms) {
-      const byKey = this.#byPath.get(t.path);
-      let cost = t.values.length; // an empty posting still costs a lookup per value
-      if (byKey) for (const v of t.values) cost += byKey.get(indexKey(v))?.size ?? 0;
-      if (cost < bestCost) {
-        best = t;
-        bestCost = cost;
+  /**
+   * The terms a filter is filed under (a value holding any one of them makes
+   * it a candidate, if its other terms may hold too): null when it is a
+   * candidate for every value, [] when it can never match, undefined for an
+   * unknown id. For tests and inspection.
+   */
+  filedUnder(id: string): IndexTerm[] | null | undefined {
+    const e = this.#entries.get(id);
+    if (!e) return undefined;
+    return e.plan ? e.filed.map(describeTerm) : null;
+  }
+
+  stats(): FilterIndexStats {
+    return {
+      filters: this.#entries.size,
+      alwaysCandidates: this.#always.length,
+      paths: this.#paths.size,
+      samples: this.#sampleId,
+      refiled: this.#refiled,
+    };
+  }
+
+  #visit(e: Entry<T>, value: object, epoch: number, out: T[]): void {
+    if (e.mark === epoch) return;
+    e.mark = epoch;
+    if (e.check !== null && !mayHold(e.check, value, epoch)) return;
+    out.push(e.item);
+  }
+
+  #visitRange(list: RangePostings<Entry<T>>, x: number, value: object, epoch: number, out: T[]): void {
+    const n = list.satisfiedBy(x);
+    const sorted = list.sorted;
+    for (let i = 0; i < n; i++) this.#visit(sorted[i]!.entry, value, epoch, out);
+  }
+
+  /** A saturated path may hold any key: everything filed on it is a candidate (checks still apply). */
+  #visitAllOf(p: IndexedPath<Entry<T>>, value: object, epoch: number, out: T[]): void {
+    for (const t of p.postedTerms()) for (const post of t.postings) this.#visit(post.entry, value, epoch, out);
+    for (const post of p.lower.all) this.#visit(post.entry, value, epoch, out);
+    for (const post of p.upper.all) this.#visit(post.entry, value, epoch, out);
+  }
+
+  /** Files an entry with a plan under its cheapest terms; the other top-level members become its check. */
+  #file(e: Entry<T>): void {
+    const plan = e.plan!;
+    const stats = this.#stats;
+    const filed: TermNode<Entry<T>>[] = [];
+    let check: PlanNode<Entry<T>> | null = null;
+    if (plan.kind === "and") {
+      const costs = plan.of.map((x) => cheapest(x, stats, null));
+      let best = 0;
+      for (let i = 1; i < costs.length; i++) if (costs[i]! < costs[best]!) best = i;
+      cheapest(plan.of[best]!, stats, filed);
+      // The rest, most selective first (the check stops at the first that fails).
+      const rest = plan.of.map((x, i) => ({ x, c: costs[i]! })).filter((_, i) => i !== best).sort((a, b) => a.c - b.c).map((r) => r.x);
+      check = rest.length === 0 ? null : rest.length === 1 ? rest[0]! : { kind: "and", of: rest };
+    } else {
+      cheapest(plan, stats, filed);
+    }
+    e.filed = filed;
+    e.check = check;
+    for (const n of filed) {
+      const p = n.path;
+      if (n.kind === "eq") {
+        for (const term of n.terms) {
+          const posting: TermPosting<Entry<T>> = { entry: e, term, pos: term.postings.length };
+          term.postings.push(posting);
+          e.termPostings.push(posting);
+          p.termPostings++;
+        }
+      } else {
+        const list = n.lower ? p.lower : p.upper;
+        e.rangePostings.push({ list, posting: list.add(e, n.bound, n.inclusive) });
+      }
+      this.#updateFiling(p);
+    }
+  }
+
+  #unfile(e: Entry<T>): void {
+    for (const posting of e.termPostings) {
+      swapRemove(posting.term.postings, posting.pos, (x, pos) => (x.pos = pos));
+    }
+    for (const n of e.filed) if (n.kind === "eq") n.path.termPostings -= n.terms.length;
+    for (const { list, posting } of e.rangePostings) list.delete(posting);
+    for (const n of e.filed) this.#updateFiling(n.path);
+    e.termPostings = [];
+    e.rangePostings = [];
+    e.filed = [];
+    e.check = null;
+  }
+
+  /** Keeps #filingPaths = the paths with postings. */
+  #updateFiling(p: IndexedPath<Entry<T>>): void {
+    const has = p.postings > 0;
+    if (has && p.filingPos < 0) {
+      p.filingPos = this.#filingPaths.length;
+      this.#filingPaths.push(p);
+    } else if (!has && p.filingPos >= 0) {
+      swapRemove(this.#filingPaths, p.filingPos, (x, pos) => (x.filingPos = pos));
+      p.filingPos = -1;
+    }
+  }
+
+  #acquirePath(path: string): IndexedPath<Entry<T>> {
+    let p = this.#paths.get(path);
+    if (!p) {
+      p = new IndexedPath<Entry<T>>(path);
+      this.#paths.set(path, p);
+      p.allPos = this.#allPaths.length;
+      this.#allPaths.push(p);
+    }
+    p.refs++;
+    return p;
+  }
+
+  #releasePath(p: IndexedPath<Entry<T>>): void {
+    if (--p.refs > 0) return;
+    this.#paths.delete(p.path);
+    swapRemove(this.#allPaths, p.allPos, (x, pos) => (x.allPos = pos));
+    p.allPos = -1;
+  }
+
+  /** Counts what one sampled value (null: not a JSON object) holds at every known path. */
+  #sample(value: object | null, epoch: number): void {
+    const stats = this.#stats;
+    stats.tick();
+    const id = ++this.#sampleId;
+    for (const p of this.#allPaths) {
+      if (value === null) {
+        p.ring?.record(false, 0, 0);
+        continue;
+      }
+      p.extract(value, epoch);
+      if (p.saturated) continue; // says nothing about any one term
+      const keys = p.keys;
+      for (let k = 0; k < keys.length; k++) {
+        const t = p.term(keys[k]!);
+        if (t && t.sampled !== id) {
+          t.sampled = id;
+          stats.bump(t);
+        }
+      }
+      p.ring?.record(p.hasNumber, p.maxNumber, p.minNumber);
+    }
+    if (++this.#samplesSinceRound >= this.#refileEvery) {
+      this.#samplesSinceRound = 0;
+      this.#refileRound();
+    }
+  }
+
+  /** Reconsiders the next slice of entries (round-robin) and moves those filed much worse than they could be. */
+  #refileRound(): void {
+    const all = this.#all;
+    const stats = this.#stats;
+    const budget = Math.min(all.length, Math.max(REFILE_MIN, Math.ceil(all.length / REFILE_SLICES)));
+    const noise = stats.noise();
+    for (let k = 0; k < budget; k++) {
+      if (this.#cursor >= all.length) this.#cursor = 0;
+      const e = all[this.#cursor++]!;
+      if (!e.plan) continue;
+      let current = 0;
+      for (const n of e.filed) current += termCost(n, stats);
+      const best = cheapest(e.plan, stats, null);
+      if (current > REFILE_FACTOR * best + noise) {
+        this.#unfile(e);
+        this.#file(e);
+        this.#refiled++;
       }
     }
-    return best;
+  }
+}
+
+/** Removes xs[pos] by moving the last element there (telling it its new position). */
+function swapRemove<X>(xs: X[], pos: number, moved: (x: X, pos: number) => void): void {
+  const last = xs.pop()!;
+  if (pos < xs.length) {
+    xs[pos] = last;
+    moved(last, pos);
   }
 }

@@ -1,0 +1,88 @@
+// Filters filed under a numeric bound on one path, sorted so that a value's
+// number finds exactly the bounds it satisfies as a prefix: lower bounds
+// ($gt / $gte) ascending, upper bounds ($lt / $lte) descending, inclusive
+// before exclusive at equal bounds. A value with several numbers at the path
+// (an array) satisfies a lower bound when its largest does, an upper bound
+// when its smallest does, so one binary search per path and value suffices.
+//
+// Additions and removals only mark the order stale; it is rebuilt (a sort) on
+// the next lookup, so filing many filters costs one sort, not a splice each.
+
+export interface RangePosting<E> {
+  readonly entry: E;
+  /** The bound as compared: the bound itself for lower bounds, negated for upper ones. */
+  readonly key: number;
+  readonly inclusive: boolean;
+  /** Position in the unsorted list (for O(1) removal). */
+  pos: number;
+}
+
+export class RangePostings<E> {
+  readonly lower: boolean;
+  readonly #all: RangePosting<E>[] = [];
+  #sorted: RangePosting<E>[] = [];
+  #keys = new Float64Array(0);
+  #stale = false;
+
+  constructor(lower: boolean) {
+    this.lower = lower;
+  }
+
+  get size(): number {
+    return this.#all.length;
+  }
+
+  add(entry: E, bound: number, inclusive: boolean): RangePosting<E> {
+    const p: RangePosting<E> = { entry, key: this.lower ? bound : -bound, inclusive, pos: this.#all.length };
+    this.#all.push(p);
+    this.#stale = true;
+    return p;
+  }
+
+  delete(p: RangePosting<E>): void {
+    const last = this.#all.pop()!;
+    if (last !== p) {
+      this.#all[p.pos] = last;
+      last.pos = p.pos;
+    }
+    this.#stale = true;
+  }
+
+  /** All postings, in no particular order. */
+  get all(): readonly RangePosting<E>[] {
+    return this.#all;
+  }
+
+  /**
+   * How many postings `x` satisfies: they are `sorted[0, n)` (read `sorted`
+   * after this call). Pass the largest number at the path for lower bounds,
+   * the smallest for upper bounds.
+   */
+  satisfiedBy(x: number): number {
+    if (this.#stale) this.#rebuild();
+    const k = this.lower ? x : -x;
+    const keys = this.#keys;
+    const sorted = this.#sorted;
+    // Satisfied: key < k, or key === k and inclusive; monotone in this order.
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const key = keys[mid]!;
+      if (key < k || (key === k && sorted[mid]!.inclusive)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** In satisfaction order, as of the last satisfiedBy(). */
+  get sorted(): readonly RangePosting<E>[] {
+    return this.#sorted;
+  }
+
+  #rebuild(): void {
+    this.#sorted = [...this.#all].sort((a, b) => a.key - b.key || (a.inclusive === b.inclusive ? 0 : a.inclusive ? -1 : 1));
+    this.#keys = Float64Array.from(this.#sorted, (p) => p.key);
+    this.#stale = false;
+  }
+}
