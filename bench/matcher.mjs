@@ -26,6 +26,10 @@
 //
 // GREP_STREAMS_DIST=<dir> benchmarks another build's server/dist (e.g. an
 // older commit's, to compare before and after in one session).
+//
+// BENCH_PROFILE=1 only runs candidates() on already parsed values (5 passes,
+// no predicates, no naive baseline), to profile the index alone:
+//   BENCH_PROFILE=1 node --cpu-prof --cpu-prof-dir=/tmp/prof bench/matcher.mjs 50000 10000
 
 import { performance } from "node:perf_hooks";
 import path from "node:path";
@@ -158,6 +162,23 @@ const perSec = (n, ms) => Math.round((n / ms) * 1000);
 const round2 = (x) => Math.round(x * 100) / 100;
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 
+/** Profiling mode: candidates() alone, on parsed values. */
+function profileIndex(index, count) {
+  const values = texts.map((t) => JSON.parse(t));
+  const out = [];
+  let candidates = 0;
+  const start = performance.now();
+  for (let pass = 0; pass < 5; pass++) {
+    for (const v of values) {
+      out.length = 0;
+      index.candidates(v, out);
+      candidates += out.length;
+    }
+  }
+  const ms = performance.now() - start;
+  console.log(JSON.stringify({ filters: count, profile: true, candidatesPerSec: perSec(5 * EVENTS, ms), candidatesPerEvent: round2(candidates / (5 * EVENTS)) }));
+}
+
 const parseMs = parseOnly();
 for (const count of FILTER_COUNTS) {
   const fgen = generators(1000 + count);
@@ -176,6 +197,10 @@ for (const count of FILTER_COUNTS) {
     for (const f of filters) f.matchesValue(v);
   }
 
+  if (process.env.BENCH_PROFILE) {
+    profileIndex(index, count);
+    continue;
+  }
   const parse = parseOnly();
   const only = indexed(index, false);
   const full = indexed(index, true);

@@ -5,11 +5,13 @@
 // filed under terms it holds. Filters whose query implies no term are
 // candidates for every value.
 //
-// - Filing follows measured selectivity: candidates() samples every
-//   SAMPLE_EVERY-th value and counts, per path, which terms it holds
-//   (term-stats.ts); a filter is filed where the fewest values will reach it
-//   (index-plan.ts), and every REFILE_EVERY samples a slice of the filters is
-//   reconsidered and moved if its filing became much worse than the best.
+// - Filing follows measured selectivity: candidates() samples one value in
+//   SAMPLE_EVERY and counts, per path, which terms it holds (term-stats.ts);
+//   a filter is filed where the fewest values will reach it (index-plan.ts).
+// - Re-filing is amortised and aimed: the filters a sampled value reaches are
+//   the ones that cost (a well-filed filter is rarely reached), so a few of
+//   them are reconsidered after each sample, and moved when their filing has
+//   become much worse than the best one. Nothing is re-filed per value.
 // - A candidate's other terms are checked against the keys already extracted
 //   from the value before it is returned, so few non-matching filters are.
 // - Keys are extracted once per path and value, walking pre-split segments
@@ -22,15 +24,19 @@
 // show the condition fails.
 
 import type { CompiledFilter, IndexTerm } from "../filter/index.js";
-import { bind, cheapest, describeTerm, mayHold, release, termCost, type PathRegistry, type PlanNode, type TermNode } from "./index-plan.js";
+import { AND, bind, cheapest, describeTerm, EQ, mayHold, PlanNode, release, termCost, type PathRegistry } from "./index-plan.js";
 import { IndexedPath, type TermPosting } from "./indexed-path.js";
 import type { RangePosting, RangePostings } from "./range-postings.js";
 import { HALF_LIFE_SAMPLES, TermStats } from "./term-stats.js";
 
 /** One value in this many is sampled for the statistics (a power of two). */
 export const SAMPLE_EVERY = 64;
-/** Samples between re-filing rounds. */
-export const REFILE_EVERY = 64;
+/** Filters a sampled value reached that are reconsidered after it, at most. */
+export const REFILE_PER_SAMPLE = 16;
+/** Samples before the same filter is reconsidered again. */
+export const REFILE_COOLDOWN_SAMPLES = 16;
+/** A filing is moved when it costs more than this times the best (plus noise). */
+const REFILE_FACTOR = 2;
 
 /** Tuning (the defaults suit production; tests use smaller numbers to see re-filing quickly). */
 export interface FilterIndexOptions {
@@ -38,30 +44,24 @@ export interface FilterIndexOptions {
   readonly sampleEvery?: number;
   /** Samples after which counts weigh half. Default HALF_LIFE_SAMPLES. */
   readonly halfLifeSamples?: number;
-  /** Samples between re-filing rounds. Default REFILE_EVERY. */
-  readonly refileEverySamples?: number;
 }
-/** Filters reconsidered per round: at least this many, or a 1/REFILE_SLICES of all. */
-const REFILE_MIN = 256;
-const REFILE_SLICES = 16;
-/** A filing is moved when it costs more than this times the best (plus noise). */
-const REFILE_FACTOR = 2;
 
 interface Entry<T> {
   readonly id: string;
   readonly item: T;
   /** The bound condition (null: a candidate for every value). */
   readonly plan: PlanNode<Entry<T>> | null;
-  /** What it is filed under (empty with a plan: it can never match, e.g. {$in: []}). */
-  filed: TermNode<Entry<T>>[];
+  /** The term nodes it is filed under (empty with a plan: it can never match, e.g. {$in: []}). */
+  filed: PlanNode<Entry<T>>[];
   termPostings: TermPosting<Entry<T>>[];
   rangePostings: Array<{ readonly list: RangePostings<Entry<T>>; readonly posting: RangePosting<Entry<T>> }>;
   /** The rest of the condition, tested before the entry is returned (null: nothing). */
   check: PlanNode<Entry<T>> | null;
   /** Last epoch that reached this entry (deduplication). */
   mark: number;
-  /** Positions in #all and #always (-1: not there). */
-  pos: number;
+  /** Last sample after which it was reconsidered. */
+  considered: number;
+  /** Position in #always (-1: not there). */
   alwaysPos: number;
 }
 
@@ -80,8 +80,6 @@ const isObject = (v: unknown): v is object => typeof v === "object" && v !== nul
 
 export class FilterIndex<T> {
   readonly #entries = new Map<string, Entry<T>>();
-  /** Every entry (round-robin re-filing). */
-  readonly #all: Entry<T>[] = [];
   /** Entries that are candidates for every value. */
   readonly #always: Entry<T>[] = [];
   readonly #paths = new Map<string, IndexedPath<Entry<T>>>();
@@ -94,19 +92,18 @@ export class FilterIndex<T> {
   };
   readonly #stats: TermStats;
   readonly #sampleMask: number;
-  readonly #refileEvery: number;
   #epoch = 0;
   #calls = 0;
   #sampleId = 0;
-  #samplesSinceRound = 0;
-  #cursor = 0;
+  /** While a sampled value is looked up: the entries it reaches (up to REFILE_PER_SAMPLE). */
+  #collecting = false;
+  readonly #reached: Entry<T>[] = [];
   #refiled = 0;
 
   constructor(options: FilterIndexOptions = {}) {
     const every = Math.max(1, Math.floor(options.sampleEvery ?? SAMPLE_EVERY));
     this.#sampleMask = 2 ** Math.ceil(Math.log2(every)) - 1;
     this.#stats = new TermStats(options.halfLifeSamples ?? HALF_LIFE_SAMPLES);
-    this.#refileEvery = Math.max(1, options.refileEverySamples ?? REFILE_EVERY);
   }
 
   /** Adds (or replaces) a filter, filed under its cheapest terms by the current statistics. */
@@ -122,11 +119,10 @@ export class FilterIndex<T> {
       rangePostings: [],
       check: null,
       mark: 0,
-      pos: this.#all.length,
+      considered: 0,
       alwaysPos: -1,
     };
     this.#entries.set(id, entry);
-    this.#all.push(entry);
     if (entry.plan) {
       this.#file(entry);
     } else {
@@ -139,7 +135,6 @@ export class FilterIndex<T> {
     const entry = this.#entries.get(id);
     if (!entry) return;
     this.#entries.delete(id);
-    swapRemove(this.#all, entry.pos, (e, pos) => (e.pos = pos));
     if (entry.alwaysPos >= 0) swapRemove(this.#always, entry.alwaysPos, (e, pos) => (e.alwaysPos = pos));
     if (entry.plan) {
       this.#unfile(entry);
@@ -163,6 +158,7 @@ export class FilterIndex<T> {
       return;
     }
     const epoch = ++this.#epoch;
+    this.#collecting = sample;
     const paths = this.#filingPaths;
     for (let i = 0; i < paths.length; i++) {
       const p = paths[i]!;
@@ -173,9 +169,10 @@ export class FilterIndex<T> {
       }
       if (p.termPostings > 0) {
         const keys = p.keys;
-        for (let k = 0; k < keys.length; k++) {
+        const count = p.keyCount;
+        for (let k = 0; k < count; k++) {
           const t = p.term(keys[k]!);
-          if (!t) continue;
+          if (t === undefined) continue;
           const postings = t.postings;
           for (let j = 0; j < postings.length; j++) this.#visit(postings[j]!.entry, value, epoch, out);
         }
@@ -185,7 +182,10 @@ export class FilterIndex<T> {
         if (p.upper.size > 0) this.#visitRange(p.upper, p.minNumber, value, epoch, out);
       }
     }
-    if (sample) this.#sample(value, epoch);
+    if (sample) {
+      this.#collecting = false;
+      this.#sample(value, epoch);
+    }
   }
 
   get size(): number {
@@ -217,6 +217,7 @@ export class FilterIndex<T> {
   #visit(e: Entry<T>, value: object, epoch: number, out: T[]): void {
     if (e.mark === epoch) return;
     e.mark = epoch;
+    if (this.#collecting && this.#reached.length < REFILE_PER_SAMPLE) this.#reached.push(e);
     if (e.check !== null && !mayHold(e.check, value, epoch)) return;
     out.push(e.item);
   }
@@ -238,24 +239,28 @@ export class FilterIndex<T> {
   #file(e: Entry<T>): void {
     const plan = e.plan!;
     const stats = this.#stats;
-    const filed: TermNode<Entry<T>>[] = [];
+    const filed: PlanNode<Entry<T>>[] = [];
     let check: PlanNode<Entry<T>> | null = null;
-    if (plan.kind === "and") {
+    if (plan.kind === AND) {
       const costs = plan.of.map((x) => cheapest(x, stats, null));
       let best = 0;
       for (let i = 1; i < costs.length; i++) if (costs[i]! < costs[best]!) best = i;
       cheapest(plan.of[best]!, stats, filed);
       // The rest, most selective first (the check stops at the first that fails).
-      const rest = plan.of.map((x, i) => ({ x, c: costs[i]! })).filter((_, i) => i !== best).sort((a, b) => a.c - b.c).map((r) => r.x);
-      check = rest.length === 0 ? null : rest.length === 1 ? rest[0]! : { kind: "and", of: rest };
+      const rest = plan.of
+        .map((x, i) => ({ x, c: costs[i]! }))
+        .filter((_, i) => i !== best)
+        .sort((a, b) => a.c - b.c)
+        .map((r) => r.x);
+      check = rest.length === 0 ? null : rest.length === 1 ? rest[0]! : PlanNode.group(AND, rest);
     } else {
       cheapest(plan, stats, filed);
     }
     e.filed = filed;
     e.check = check;
     for (const n of filed) {
-      const p = n.path;
-      if (n.kind === "eq") {
+      const p = n.path!;
+      if (n.kind === EQ) {
         for (const term of n.terms) {
           const posting: TermPosting<Entry<T>> = { entry: e, term, pos: term.postings.length };
           term.postings.push(posting);
@@ -274,9 +279,9 @@ export class FilterIndex<T> {
     for (const posting of e.termPostings) {
       swapRemove(posting.term.postings, posting.pos, (x, pos) => (x.pos = pos));
     }
-    for (const n of e.filed) if (n.kind === "eq") n.path.termPostings -= n.terms.length;
+    for (const n of e.filed) if (n.kind === EQ) n.path!.termPostings -= n.terms.length;
     for (const { list, posting } of e.rangePostings) list.delete(posting);
-    for (const n of e.filed) this.#updateFiling(n.path);
+    for (const n of e.filed) this.#updateFiling(n.path!);
     e.termPostings = [];
     e.rangePostings = [];
     e.filed = [];
@@ -314,7 +319,10 @@ export class FilterIndex<T> {
     p.allPos = -1;
   }
 
-  /** Counts what one sampled value (null: not a JSON object) holds at every known path. */
+  /**
+   * Counts what one sampled value (null: not a JSON object) holds at every
+   * known path, then reconsiders the filters it reached.
+   */
   #sample(value: object | null, epoch: number): void {
     const stats = this.#stats;
     stats.tick();
@@ -327,39 +335,36 @@ export class FilterIndex<T> {
       p.extract(value, epoch);
       if (p.saturated) continue; // says nothing about any one term
       const keys = p.keys;
-      for (let k = 0; k < keys.length; k++) {
+      const count = p.keyCount;
+      for (let k = 0; k < count; k++) {
         const t = p.term(keys[k]!);
-        if (t && t.sampled !== id) {
+        if (t !== undefined && t.sampled !== id) {
           t.sampled = id;
           stats.bump(t);
         }
       }
       p.ring?.record(p.hasNumber, p.maxNumber, p.minNumber);
     }
-    if (++this.#samplesSinceRound >= this.#refileEvery) {
-      this.#samplesSinceRound = 0;
-      this.#refileRound();
+    const reached = this.#reached;
+    // (All still in the index: nothing is removed during a candidates() call.)
+    for (const e of reached) {
+      if (e.considered !== 0 && id - e.considered < REFILE_COOLDOWN_SAMPLES) continue;
+      e.considered = id;
+      this.#reconsider(e);
     }
+    reached.length = 0;
   }
 
-  /** Reconsiders the next slice of entries (round-robin) and moves those filed much worse than they could be. */
-  #refileRound(): void {
-    const all = this.#all;
+  /** Moves an entry whose filing costs much more than the best one now. */
+  #reconsider(e: Entry<T>): void {
     const stats = this.#stats;
-    const budget = Math.min(all.length, Math.max(REFILE_MIN, Math.ceil(all.length / REFILE_SLICES)));
-    const noise = stats.noise();
-    for (let k = 0; k < budget; k++) {
-      if (this.#cursor >= all.length) this.#cursor = 0;
-      const e = all[this.#cursor++]!;
-      if (!e.plan) continue;
-      let current = 0;
-      for (const n of e.filed) current += termCost(n, stats);
-      const best = cheapest(e.plan, stats, null);
-      if (current > REFILE_FACTOR * best + noise) {
-        this.#unfile(e);
-        this.#file(e);
-        this.#refiled++;
-      }
+    let current = 0;
+    for (const n of e.filed) current += termCost(n, stats);
+    const best = cheapest(e.plan!, stats, null);
+    if (current > REFILE_FACTOR * best + stats.noise()) {
+      this.#unfile(e);
+      this.#file(e);
+      this.#refiled++;
     }
   }
 }

@@ -7,6 +7,9 @@
 // is sound, since all must hold), "or" the sum of its members' (the filter is
 // filed under a term of every branch). So a filter lands where the fewest
 // values will make it a candidate.
+//
+// Every node is one class with the same fields (a numeric kind), so that the
+// checks, which run for every candidate, see one object shape.
 
 import type { IndexCondition, IndexTerm } from "../filter/index.js";
 import type { IndexedPath, Term } from "./indexed-path.js";
@@ -16,30 +19,52 @@ import type { Scalar } from "./value-path.js";
 /** Above this many values an equality check uses a Set, below it a scan. */
 const SET_ABOVE = 8;
 
-export interface EqNode<E> {
-  readonly kind: "eq";
-  readonly path: IndexedPath<E>;
-  readonly terms: readonly Term<E>[];
-  readonly values: readonly Scalar[];
-  readonly set: ReadonlySet<Scalar> | null;
-}
+export const EQ = 0;
+export const RANGE = 1;
+export const AND = 2;
+export const OR = 3;
+export type NodeKind = typeof EQ | typeof RANGE | typeof AND | typeof OR;
 
-export interface RangeNode<E> {
-  readonly kind: "range";
-  readonly path: IndexedPath<E>;
-  /** $gt / $gte (else $lt / $lte). */
+export class PlanNode<E> {
+  /** EQ / RANGE: a term; AND / OR: a group of `of`. */
+  readonly kind: NodeKind;
+  /** The tested path (terms; null for groups). */
+  readonly path: IndexedPath<E> | null;
+  /** EQ: the value holds one of `values` (each a term of the path). */
+  readonly values: readonly Scalar[];
+  readonly terms: readonly Term<E>[];
+  readonly set: ReadonlySet<Scalar> | null;
+  /** RANGE: a number > bound (lower, exclusive), >= (lower, inclusive), < or <=. */
   readonly lower: boolean;
   readonly inclusive: boolean;
   readonly bound: number;
-}
-
-export interface GroupNode<E> {
-  readonly kind: "and" | "or";
   readonly of: readonly PlanNode<E>[];
-}
 
-export type TermNode<E> = EqNode<E> | RangeNode<E>;
-export type PlanNode<E> = TermNode<E> | GroupNode<E>;
+  constructor(
+    kind: NodeKind,
+    path: IndexedPath<E> | null,
+    values: readonly Scalar[],
+    terms: readonly Term<E>[],
+    lower: boolean,
+    inclusive: boolean,
+    bound: number,
+    of: readonly PlanNode<E>[],
+  ) {
+    this.kind = kind;
+    this.path = path;
+    this.values = values;
+    this.terms = terms;
+    this.set = values.length > SET_ABOVE ? new Set(values) : null;
+    this.lower = lower;
+    this.inclusive = inclusive;
+    this.bound = bound;
+    this.of = of;
+  }
+
+  static group<E>(kind: typeof AND | typeof OR, of: readonly PlanNode<E>[]): PlanNode<E> {
+    return new PlanNode<E>(kind, null, [], [], false, false, 0, of);
+  }
+}
 
 /** The index's paths, shared by all filters (reference-counted). */
 export interface PathRegistry<E> {
@@ -51,85 +76,78 @@ export function bind<E>(c: IndexCondition, paths: PathRegistry<E>): PlanNode<E> 
   switch (c.kind) {
     case "and":
     case "or":
-      return { kind: c.kind, of: c.of.map((x) => bind(x, paths)) };
+      return PlanNode.group(c.kind === "and" ? AND : OR, c.of.map((x) => bind(x, paths)));
     case "eq": {
       const path = paths.acquirePath(c.path);
-      return {
-        kind: "eq",
-        path,
-        terms: c.values.map((v) => path.acquireTerm(v)),
-        values: c.values,
-        set: c.values.length > SET_ABOVE ? new Set(c.values) : null,
-      };
+      const terms = c.values.map((v) => path.acquireTerm(v));
+      return new PlanNode(EQ, path, c.values, terms, false, false, 0, []);
     }
     default: {
       const path = paths.acquirePath(c.path);
       path.acquireRange();
-      return { kind: "range", path, lower: c.kind === "gt" || c.kind === "gte", inclusive: c.kind === "gte" || c.kind === "lte", bound: c.bound };
+      const lower = c.kind === "gt" || c.kind === "gte";
+      const inclusive = c.kind === "gte" || c.kind === "lte";
+      return new PlanNode(RANGE, path, [], [], lower, inclusive, c.bound, []);
     }
   }
 }
 
 export function release<E>(n: PlanNode<E>, paths: PathRegistry<E>): void {
-  switch (n.kind) {
-    case "and":
-    case "or":
-      for (const x of n.of) release(x, paths);
-      return;
-    case "eq":
-      for (const t of n.terms) n.path.releaseTerm(t);
-      paths.releasePath(n.path);
-      return;
-    default:
-      n.path.releaseRange();
-      paths.releasePath(n.path);
+  const p = n.path;
+  if (p === null) {
+    for (const x of n.of) release(x, paths);
+    return;
   }
+  if (n.kind === EQ) for (const t of n.terms) p.releaseTerm(t);
+  else p.releaseRange();
+  paths.releasePath(p);
 }
 
-/** The share of values that satisfy a term (an estimate, at most 1). */
-export function termCost<E>(n: TermNode<E>, stats: TermStats): number {
-  if (n.kind === "eq") {
+/** The share of values that satisfy a term node (an estimate, at most 1). */
+export function termCost<E>(n: PlanNode<E>, stats: TermStats): number {
+  if (n.kind === EQ) {
     let c = 0;
     for (const t of n.terms) c += stats.share(t);
     return Math.min(1, c);
   }
-  const ring = n.path.ring;
+  const ring = n.path!.ring;
   if (!ring) return 1;
   return Math.min(1, stats.rangeShare(ring.hits(n.lower, n.bound, n.inclusive), ring.filled));
 }
 
 /**
  * The cost of the cheapest sound filing of `n`; when `out` is given, appends
- * its terms. Recursion is bounded by the query's nesting limit.
+ * its term nodes. Recursion is bounded by the query's nesting limit.
  */
-export function cheapest<E>(n: PlanNode<E>, stats: TermStats, out: TermNode<E>[] | null): number {
-  if (n.kind === "eq" || n.kind === "range") {
+export function cheapest<E>(n: PlanNode<E>, stats: TermStats, out: PlanNode<E>[] | null): number {
+  if (n.kind === EQ || n.kind === RANGE) {
     out?.push(n);
     return termCost(n, stats);
   }
-  if (n.kind === "or") {
+  if (n.kind === OR) {
     let c = 0;
     for (const x of n.of) c += cheapest(x, stats, out);
     return Math.min(1, c);
   }
   let best = 0;
   let bestCost = Infinity;
-  n.of.forEach((x, i) => {
-    const c = cheapest(x, stats, null);
+  for (let i = 0; i < n.of.length; i++) {
+    const c = cheapest(n.of[i]!, stats, null);
     if (c < bestCost) {
       bestCost = c;
       best = i;
     }
-  });
+  }
   if (out) cheapest(n.of[best]!, stats, out);
   return bestCost;
 }
 
-/** Reconstructs the condition terms of filed term nodes (for inspection). */
-export function describeTerm<E>(n: TermNode<E>): IndexTerm {
-  if (n.kind === "eq") return { kind: "eq", path: n.path.path, values: n.values };
+/** The condition term of a term node (for inspection). */
+export function describeTerm<E>(n: PlanNode<E>): IndexTerm {
+  const path = n.path!.path;
+  if (n.kind === EQ) return { kind: "eq", path, values: n.values };
   const kind = n.lower ? (n.inclusive ? "gte" : "gt") : n.inclusive ? "lte" : "lt";
-  return { kind, path: n.path.path, bound: n.bound };
+  return { kind, path, bound: n.bound };
 }
 
 /**
@@ -138,37 +156,34 @@ export function describeTerm<E>(n: TermNode<E>): IndexTerm {
  * extracted once per value, whoever asks first.
  */
 export function mayHold<E>(n: PlanNode<E>, value: object, epoch: number): boolean {
-  switch (n.kind) {
-    case "eq": {
-      const p = n.path;
-      p.extract(value, epoch);
-      if (p.saturated) return true;
-      const keys = p.keys;
-      const set = n.set;
-      if (set) {
-        for (let i = 0; i < keys.length; i++) if (set.has(keys[i]!)) return true;
-        return false;
-      }
-      const values = n.values;
-      for (let i = 0; i < keys.length; i++) {
-        const k = keys[i];
-        for (let j = 0; j < values.length; j++) if (values[j] === k) return true;
-      }
-      return false;
-    }
-    case "range": {
-      const p = n.path;
-      p.extract(value, epoch);
-      if (p.saturated) return true;
-      if (!p.hasNumber) return false;
-      if (n.lower) return p.maxNumber > n.bound || (n.inclusive && p.maxNumber === n.bound);
-      return p.minNumber < n.bound || (n.inclusive && p.minNumber === n.bound);
-    }
-    case "and":
-      for (const x of n.of) if (!mayHold(x, value, epoch)) return false;
+  const p = n.path;
+  if (p === null) {
+    const of = n.of;
+    if (n.kind === AND) {
+      for (let i = 0; i < of.length; i++) if (!mayHold(of[i]!, value, epoch)) return false;
       return true;
-    default:
-      for (const x of n.of) if (mayHold(x, value, epoch)) return true;
-      return false;
+    }
+    for (let i = 0; i < of.length; i++) if (mayHold(of[i]!, value, epoch)) return true;
+    return false;
   }
+  p.extract(value, epoch);
+  if (p.saturated) return true;
+  if (n.kind === RANGE) {
+    if (!p.hasNumber) return false;
+    if (n.lower) return p.maxNumber > n.bound || (n.inclusive && p.maxNumber === n.bound);
+    return p.minNumber < n.bound || (n.inclusive && p.minNumber === n.bound);
+  }
+  const keys = p.keys;
+  const count = p.keyCount;
+  const set = n.set;
+  if (set !== null) {
+    for (let i = 0; i < count; i++) if (set.has(keys[i]!)) return true;
+    return false;
+  }
+  const values = n.values;
+  for (let i = 0; i < count; i++) {
+    const k = keys[i];
+    for (let j = 0; j < values.length; j++) if (values[j] === k) return true;
+  }
+  return false;
 }

@@ -28,13 +28,13 @@ export class RangePostings<E> {
     this.lower = lower;
   }
 
-  get size(): number {
-    return this.#all.length;
-  }
+  /** Postings in the list (a field, not a getter: read for every value). */
+  size = 0;
 
   add(entry: E, bound: number, inclusive: boolean): RangePosting<E> {
     const p: RangePosting<E> = { entry, key: this.lower ? bound : -bound, inclusive, pos: this.#all.length };
     this.#all.push(p);
+    this.size++;
     this.#stale = true;
     return p;
   }
@@ -45,6 +45,7 @@ export class RangePostings<E> {
       this.#all[p.pos] = last;
       last.pos = p.pos;
     }
+    this.size--;
     this.#stale = true;
   }
 

@@ -89,23 +89,29 @@ export class TermStats {
 /**
  * The recent numbers of one path (the largest and the smallest number of each
  * sampled value, NaN when it had none), for the share of values that satisfy
- * a bound. Sorted copies are made on demand, once per change.
+ * a bound. The sorted copies that answer hits() are refreshed only after
+ * RESORT_AFTER new samples: an estimate a few samples old is as good, and a
+ * sort per sample would cost more than the sampling.
  */
 export class NumberRing {
-  readonly #max = new Float64Array(RANGE_RING).fill(Number.NaN);
-  readonly #min = new Float64Array(RANGE_RING).fill(Number.NaN);
-  #next = 0;
-  #filled = 0;
+  static readonly RESORT_AFTER = 32;
+  readonly #max = new Float64Array(RANGE_RING);
+  readonly #min = new Float64Array(RANGE_RING);
+  readonly #sortedMaxBuf = new Float64Array(RANGE_RING);
+  readonly #sortedMinBuf = new Float64Array(RANGE_RING);
   #sortedMax: Float64Array | null = null;
   #sortedMin: Float64Array | null = null;
+  #next = 0;
+  #filled = 0;
+  /** Samples recorded since the sorted copies were made. */
+  #unsorted = 0;
 
   record(has: boolean, max: number, min: number): void {
     this.#max[this.#next] = has ? max : Number.NaN;
     this.#min[this.#next] = has ? min : Number.NaN;
     this.#next = (this.#next + 1) % RANGE_RING;
     if (this.#filled < RANGE_RING) this.#filled++;
-    this.#sortedMax = null;
-    this.#sortedMin = null;
+    this.#unsorted++;
   }
 
   get filled(): number {
@@ -119,18 +125,29 @@ export class NumberRing {
    */
   hits(lower: boolean, bound: number, inclusive: boolean): number {
     if (this.#filled === 0) return 0;
+    if (this.#sortedMax === null || this.#unsorted >= NumberRing.RESORT_AFTER) {
+      this.#sortedMax = sortedNumbers(this.#max, this.#filled, this.#sortedMaxBuf);
+      this.#sortedMin = sortedNumbers(this.#min, this.#filled, this.#sortedMinBuf);
+      this.#unsorted = 0;
+    }
     if (lower) {
-      const s = (this.#sortedMax ??= sortedNumbers(this.#max, this.#filled));
+      const s = this.#sortedMax;
       // Count of x with x > bound (x >= bound): s is ascending, NaNs removed.
       return s.length - (inclusive ? firstAtLeast(s, bound) : firstAbove(s, bound));
     }
-    const s = (this.#sortedMin ??= sortedNumbers(this.#min, this.#filled));
+    const s = this.#sortedMin!;
     return inclusive ? firstAbove(s, bound) : firstAtLeast(s, bound);
   }
 }
 
-function sortedNumbers(xs: Float64Array, filled: number): Float64Array {
-  return xs.subarray(0, filled).filter((x) => !Number.isNaN(x)).sort();
+/** The numbers (not NaN) of xs[0, filled), ascending, in `buf` (no allocation but the view). */
+function sortedNumbers(xs: Float64Array, filled: number, buf: Float64Array): Float64Array {
+  let n = 0;
+  for (let i = 0; i < filled; i++) {
+    const x = xs[i]!;
+    if (x === x) buf[n++] = x; // not NaN
+  }
+  return buf.subarray(0, n).sort();
 }
 
 /** First index i with s[i] >= x (s ascending). */

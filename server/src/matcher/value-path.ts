@@ -43,8 +43,9 @@ export class ValuePath {
 
   /** The value the keys below were extracted from (an epoch of the index). */
   epoch = 0;
-  /** The scalars at the path (duplicates possible). */
+  /** The scalars at the path: keys[0, keyCount) (duplicates possible; the array is reused). */
   readonly keys: Scalar[] = [];
+  keyCount = 0;
   /** Any number among the keys, and the largest and smallest. */
   hasNumber = false;
   maxNumber = -Infinity;
@@ -63,7 +64,7 @@ export class ValuePath {
   extract(root: object, epoch: number): void {
     if (this.epoch === epoch) return;
     this.epoch = epoch;
-    this.keys.length = 0;
+    this.keyCount = 0;
     this.hasNumber = false;
     this.maxNumber = -Infinity;
     this.minNumber = Infinity;
@@ -94,15 +95,18 @@ export class ValuePath {
         this.hasNumber = true;
         if (v > this.maxNumber) this.maxNumber = v;
         if (v < this.minNumber) this.minNumber = v;
-        this.keys.push(v);
         break;
       case "string":
       case "boolean":
-        this.keys.push(v);
         break;
       default:
-        break; // null, objects, functions: no equality or numeric term holds on them
+        return; // null, objects, functions: no equality or numeric term holds on them
     }
+    // Overwrite in place (setting `length` to reset the array costs more than the whole lookup).
+    const keys = this.keys;
+    if (this.keyCount < keys.length) keys[this.keyCount] = v;
+    else keys.push(v);
+    this.keyCount++;
   }
 
   /** The general walk from an array `start` at segment `level` (level === n: flatten). */

@@ -62,7 +62,7 @@ test("remove and replace", () => {
 
 test("a filter with several terms is filed under the one rarest in the data, and moves when that changes", () => {
   // Quick statistics: every value sampled, a short memory.
-  const index = new FilterIndex<string>({ sampleEvery: 1, halfLifeSamples: 500, refileEverySamples: 10 });
+  const index = new FilterIndex<string>({ sampleEvery: 1, halfLifeSamples: 500 });
   for (let i = 0; i < 50; i++) index.add(`f${i}`, filter({ type: "click", user: `u${i}` }), `f${i}`);
   // Every value is a click of some user: "click" is the worse term, whatever the postings say.
   for (let n = 0; n < 2000; n++) candidates(index, { type: "click", user: `u${n % 1000}` });
