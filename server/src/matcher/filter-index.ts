@@ -23,10 +23,13 @@
 // drop it when the extracted keys (a superset of what the predicate sees)
 // show the condition fails.
 
-import type { CompiledFilter, IndexTerm } from "../filter/index.js";
-import { AND, bind, cheapest, describeTerm, EQ, mayHold, PlanNode, release, termCost, type PathRegistry } from "./index-plan.js";
-import { IndexedPath, type TermPosting } from "./indexed-path.js";
-import type { RangePosting, RangePostings } from "./range-postings.js";
+import type { CompiledFilter, IndexCondition } from "../filter/index.js";
+import {
+  AND, bestOfAnd, bind, cheapest, describeTerm, EQ, mayHold, PlanNode, release, unitCost, type PathRegistry, type Unit,
+} from "./index-plan.js";
+import { IndexedPath } from "./indexed-path.js";
+import { addToBucket, addToRange, removePosting, Slot, type Posting } from "./postings.js";
+import type { RangePostings } from "./range-postings.js";
 import { HALF_LIFE_SAMPLES, TermStats } from "./term-stats.js";
 
 /** One value in this many is sampled for the statistics (a power of two). */
@@ -50,13 +53,12 @@ interface Entry<T> {
   readonly id: string;
   readonly item: T;
   /** The bound condition (null: a candidate for every value). */
-  readonly plan: PlanNode<Entry<T>> | null;
-  /** The term nodes it is filed under (empty with a plan: it can never match, e.g. {$in: []}). */
-  filed: PlanNode<Entry<T>>[];
-  termPostings: TermPosting<Entry<T>>[];
-  rangePostings: Array<{ readonly list: RangePostings<Entry<T>>; readonly posting: RangePosting<Entry<T>> }>;
+  readonly plan: PlanNode | null;
+  /** What it is filed under (empty with a plan: it can never match, e.g. {$in: []}). */
+  filed: Unit[];
+  postings: Posting<Entry<T>>[];
   /** The rest of the condition, tested before the entry is returned (null: nothing). */
-  check: PlanNode<Entry<T>> | null;
+  check: PlanNode | null;
   /** Last epoch that reached this entry (deduplication). */
   mark: number;
   /** Last sample after which it was reconsidered. */
@@ -82,11 +84,13 @@ export class FilterIndex<T> {
   readonly #entries = new Map<string, Entry<T>>();
   /** Entries that are candidates for every value. */
   readonly #always: Entry<T>[] = [];
-  readonly #paths = new Map<string, IndexedPath<Entry<T>>>();
-  /** Every path (sampled) and the paths with postings (looked up per value). */
-  readonly #allPaths: IndexedPath<Entry<T>>[] = [];
-  readonly #filingPaths: IndexedPath<Entry<T>>[] = [];
-  readonly #registry: PathRegistry<Entry<T>> = {
+  readonly #paths = new Map<string, IndexedPath>();
+  /** Every path (sampled). */
+  readonly #allPaths: IndexedPath[] = [];
+  /** The top-level slots, by path; those with postings are in #slotList (looked up per value). */
+  readonly #slots = new Map<IndexedPath, Slot<Entry<T>>>();
+  readonly #slotList: Slot<Entry<T>>[] = [];
+  readonly #registry: PathRegistry = {
     acquirePath: (path) => this.#acquirePath(path),
     releasePath: (p) => this.#releasePath(p),
   };
@@ -115,8 +119,7 @@ export class FilterIndex<T> {
       item,
       plan: condition ? bind(condition, this.#registry) : null,
       filed: [],
-      termPostings: [],
-      rangePostings: [],
+      postings: [],
       check: null,
       mark: 0,
       considered: 0,
@@ -159,29 +162,8 @@ export class FilterIndex<T> {
     }
     const epoch = ++this.#epoch;
     this.#collecting = sample;
-    const paths = this.#filingPaths;
-    for (let i = 0; i < paths.length; i++) {
-      const p = paths[i]!;
-      p.extract(value, epoch);
-      if (p.saturated) {
-        this.#visitAllOf(p, value, epoch, out);
-        continue;
-      }
-      if (p.termPostings > 0) {
-        const keys = p.keys;
-        const count = p.keyCount;
-        for (let k = 0; k < count; k++) {
-          const t = p.term(keys[k]!);
-          if (t === undefined) continue;
-          const postings = t.postings;
-          for (let j = 0; j < postings.length; j++) this.#visit(postings[j]!.entry, value, epoch, out);
-        }
-      }
-      if (p.hasNumber) {
-        if (p.lower.size > 0) this.#visitRange(p.lower, p.maxNumber, value, epoch, out);
-        if (p.upper.size > 0) this.#visitRange(p.upper, p.minNumber, value, epoch, out);
-      }
-    }
+    const slots = this.#slotList;
+    for (let i = 0; i < slots.length; i++) this.#lookup(slots[i]!, value, epoch, out);
     if (sample) {
       this.#collecting = false;
       this.#sample(value, epoch);
@@ -198,10 +180,13 @@ export class FilterIndex<T> {
    * candidate for every value, [] when it can never match, undefined for an
    * unknown id. For tests and inspection.
    */
-  filedUnder(id: string): IndexTerm[] | null | undefined {
+  filedUnder(id: string): IndexCondition[] | null | undefined {
     const e = this.#entries.get(id);
     if (!e) return undefined;
-    return e.plan ? e.filed.map(describeTerm) : null;
+    if (!e.plan) return null;
+    return e.filed.map((u) =>
+      u.second === null ? describeTerm(u.first) : { kind: "and", of: [describeTerm(u.first), describeTerm(u.second)] },
+    );
   }
 
   stats(): FilterIndexStats {
@@ -222,34 +207,62 @@ export class FilterIndex<T> {
     out.push(e.item);
   }
 
+  /** The entries of `slot` (and of its buckets' slots) whose terms the value holds. */
+  #lookup(slot: Slot<Entry<T>>, value: object, epoch: number, out: T[]): void {
+    const p = slot.path;
+    p.extract(value, epoch);
+    if (p.saturated) {
+      this.#visitAll(slot, value, epoch, out);
+      return;
+    }
+    if (slot.buckets > 0) {
+      const keys = p.keys;
+      const count = p.keyCount;
+      for (let k = 0; k < count; k++) {
+        const b = slot.bucket(keys[k]!);
+        if (b === undefined) continue;
+        const postings = b.postings;
+        for (let j = 0; j < postings.length; j++) this.#visit(postings[j]!.entry, value, epoch, out);
+        const subs = b.subs;
+        for (let j = 0; j < subs.length; j++) this.#lookup(subs[j]!, value, epoch, out);
+      }
+    }
+    if (p.hasNumber) {
+      if (slot.lower.size > 0) this.#visitRange(slot.lower, p.maxNumber, value, epoch, out);
+      if (slot.upper.size > 0) this.#visitRange(slot.upper, p.minNumber, value, epoch, out);
+    }
+  }
+
   #visitRange(list: RangePostings<Entry<T>>, x: number, value: object, epoch: number, out: T[]): void {
     const n = list.satisfiedBy(x);
     const sorted = list.sorted;
     for (let i = 0; i < n; i++) this.#visit(sorted[i]!.entry, value, epoch, out);
   }
 
-  /** A saturated path may hold any key: everything filed on it is a candidate (checks still apply). */
-  #visitAllOf(p: IndexedPath<Entry<T>>, value: object, epoch: number, out: T[]): void {
-    for (const t of p.postedTerms()) for (const post of t.postings) this.#visit(post.entry, value, epoch, out);
-    for (const post of p.lower.all) this.#visit(post.entry, value, epoch, out);
-    for (const post of p.upper.all) this.#visit(post.entry, value, epoch, out);
+  /** A saturated path may hold any key: everything filed in its slot is a candidate (checks still apply). */
+  #visitAll(slot: Slot<Entry<T>>, value: object, epoch: number, out: T[]): void {
+    for (const b of slot.allBuckets()) {
+      for (const post of b.postings) this.#visit(post.entry, value, epoch, out);
+      for (const sub of b.subs) this.#lookup(sub, value, epoch, out);
+    }
+    for (const post of slot.lower.all) this.#visit(post.entry, value, epoch, out);
+    for (const post of slot.upper.all) this.#visit(post.entry, value, epoch, out);
   }
 
-  /** Files an entry with a plan under its cheapest terms; the other top-level members become its check. */
+  /** Files an entry with a plan under its cheapest units; the other top-level members become its check. */
   #file(e: Entry<T>): void {
     const plan = e.plan!;
     const stats = this.#stats;
-    const filed: PlanNode<Entry<T>>[] = [];
-    let check: PlanNode<Entry<T>> | null = null;
+    const filed: Unit[] = [];
+    let check: PlanNode | null = null;
     if (plan.kind === AND) {
-      const costs = plan.of.map((x) => cheapest(x, stats, null));
-      let best = 0;
-      for (let i = 1; i < costs.length; i++) if (costs[i]! < costs[best]!) best = i;
-      cheapest(plan.of[best]!, stats, filed);
+      const choice = bestOfAnd(plan, stats);
+      if (choice.j < 0) cheapest(plan.of[choice.i]!, stats, filed);
+      else filed.push({ first: plan.of[choice.i]!, second: plan.of[choice.j]! });
       // The rest, most selective first (the check stops at the first that fails).
       const rest = plan.of
-        .map((x, i) => ({ x, c: costs[i]! }))
-        .filter((_, i) => i !== best)
+        .map((x, i) => ({ x, i, c: cheapest(x, stats, null) }))
+        .filter((r) => r.i !== choice.i && r.i !== choice.j)
         .sort((a, b) => a.c - b.c)
         .map((r) => r.x);
       check = rest.length === 0 ? null : rest.length === 1 ? rest[0]! : PlanNode.group(AND, rest);
@@ -258,65 +271,74 @@ export class FilterIndex<T> {
     }
     e.filed = filed;
     e.check = check;
-    for (const n of filed) {
-      const p = n.path!;
-      if (n.kind === EQ) {
-        for (const term of n.terms) {
-          const posting: TermPosting<Entry<T>> = { entry: e, term, pos: term.postings.length };
-          term.postings.push(posting);
-          e.termPostings.push(posting);
-          p.termPostings++;
-        }
-      } else {
-        const list = n.lower ? p.lower : p.upper;
-        e.rangePostings.push({ list, posting: list.add(e, n.bound, n.inclusive) });
+    for (const u of filed) {
+      const top = this.#slotOf(u.first.path!);
+      if (u.second === null) {
+        this.#post(e, top, u.first);
+      } else if (u.second.kind !== EQ || u.second.values.length > 0) {
+        // (A second term no value holds files nothing: the bucket is not even made.)
+        for (const v of u.first.values) this.#post(e, top.bucketFor(v).sub(u.second.path!), u.second);
       }
-      this.#updateFiling(p);
+      this.#updateList(top);
     }
   }
 
+  /** Posts `e` in `slot` under a term node: its values' buckets, or its bound. */
+  #post(e: Entry<T>, slot: Slot<Entry<T>>, n: PlanNode): void {
+    if (n.kind === EQ) for (const v of n.values) e.postings.push(addToBucket(e, slot, v));
+    else e.postings.push(addToRange(e, slot, n.lower, n.bound, n.inclusive));
+  }
+
   #unfile(e: Entry<T>): void {
-    for (const posting of e.termPostings) {
-      swapRemove(posting.term.postings, posting.pos, (x, pos) => (x.pos = pos));
+    for (const p of e.postings) removePosting(p);
+    for (const u of e.filed) {
+      const slot = this.#slots.get(u.first.path!);
+      if (slot) this.#updateList(slot);
     }
-    for (const n of e.filed) if (n.kind === EQ) n.path!.termPostings -= n.terms.length;
-    for (const { list, posting } of e.rangePostings) list.delete(posting);
-    for (const n of e.filed) this.#updateFiling(n.path!);
-    e.termPostings = [];
-    e.rangePostings = [];
+    e.postings = [];
     e.filed = [];
     e.check = null;
   }
 
-  /** Keeps #filingPaths = the paths with postings. */
-  #updateFiling(p: IndexedPath<Entry<T>>): void {
-    const has = p.postings > 0;
-    if (has && p.filingPos < 0) {
-      p.filingPos = this.#filingPaths.length;
-      this.#filingPaths.push(p);
-    } else if (!has && p.filingPos >= 0) {
-      swapRemove(this.#filingPaths, p.filingPos, (x, pos) => (x.filingPos = pos));
-      p.filingPos = -1;
+  #slotOf(p: IndexedPath): Slot<Entry<T>> {
+    let slot = this.#slots.get(p);
+    if (!slot) {
+      slot = new Slot<Entry<T>>(p, null);
+      this.#slots.set(p, slot);
+    }
+    return slot;
+  }
+
+  /** Keeps #slotList = the top-level slots with postings (and drops empty ones). */
+  #updateList(slot: Slot<Entry<T>>): void {
+    const has = slot.total > 0;
+    if (has && slot.listPos < 0) {
+      slot.listPos = this.#slotList.length;
+      this.#slotList.push(slot);
+    } else if (!has) {
+      if (slot.listPos >= 0) swapRemove(this.#slotList, slot.listPos, (x, pos) => (x.listPos = pos));
+      slot.listPos = -1;
+      this.#slots.delete(slot.path);
     }
   }
 
-  #acquirePath(path: string): IndexedPath<Entry<T>> {
+  #acquirePath(path: string): IndexedPath {
     let p = this.#paths.get(path);
     if (!p) {
-      p = new IndexedPath<Entry<T>>(path);
+      p = new IndexedPath(path);
       this.#paths.set(path, p);
-      p.allPos = this.#allPaths.length;
+      p.listPos = this.#allPaths.length;
       this.#allPaths.push(p);
     }
     p.refs++;
     return p;
   }
 
-  #releasePath(p: IndexedPath<Entry<T>>): void {
+  #releasePath(p: IndexedPath): void {
     if (--p.refs > 0) return;
     this.#paths.delete(p.path);
-    swapRemove(this.#allPaths, p.allPos, (x, pos) => (x.allPos = pos));
-    p.allPos = -1;
+    swapRemove(this.#allPaths, p.listPos, (x, pos) => (x.listPos = pos));
+    p.listPos = -1;
   }
 
   /**
@@ -337,7 +359,7 @@ export class FilterIndex<T> {
       const keys = p.keys;
       const count = p.keyCount;
       for (let k = 0; k < count; k++) {
-        const t = p.term(keys[k]!);
+        const t = p.counter(keys[k]!);
         if (t !== undefined && t.sampled !== id) {
           t.sampled = id;
           stats.bump(t);
@@ -359,7 +381,7 @@ export class FilterIndex<T> {
   #reconsider(e: Entry<T>): void {
     const stats = this.#stats;
     let current = 0;
-    for (const n of e.filed) current += termCost(n, stats);
+    for (const u of e.filed) current += unitCost(u, stats);
     const best = cheapest(e.plan!, stats, null);
     if (current > REFILE_FACTOR * best + stats.noise()) {
       this.#unfile(e);

@@ -1,61 +1,43 @@
 // One path the filter index knows: the keys of the current value (ValuePath),
-// the terms filters use on it (for statistics and postings), and the filters
-// filed under numeric bounds on it.
+// and the statistics of the terms filters use on it: a decaying count per
+// scalar (only scalars some condition mentions, so the memory is bounded by
+// the filters, not by the data) and the recent numbers for numeric bounds.
 
 import { NumberRing, type Counter } from "./term-stats.js";
-import { RangePostings } from "./range-postings.js";
 import { ValuePath, type Scalar } from "./value-path.js";
 
-/** An entry filed under a term (O(1) removal by position). */
-export interface TermPosting<E> {
-  readonly entry: E;
-  readonly term: Term<E>;
-  pos: number;
-}
-
-/** One scalar at one path, as used by the conditions of some filters. */
-export class Term<E> implements Counter {
+/** How often sampled values hold one scalar at one path. */
+export class TermCounter implements Counter {
   readonly value: Scalar;
   /** Conditions that mention it (it is dropped at 0). */
   refs = 0;
-  /** Decaying count of sampled values holding it (Counter). */
   count = 0;
   gen = 0;
   /** The last sample that counted it (a value holding it twice counts once). */
   sampled = 0;
-  readonly postings: TermPosting<E>[] = [];
 
   constructor(value: Scalar) {
     this.value = value;
   }
 }
 
-export class IndexedPath<E> extends ValuePath {
+export class IndexedPath extends ValuePath {
   /** Conditions that test this path (it is dropped at 0). */
   refs = 0;
   /** Conditions with a numeric bound on this path (the ring is kept while > 0). */
   rangeRefs = 0;
   /** Recent numbers at the path, for range estimates. */
   ring: NumberRing | null = null;
-  /** Entries filed under its terms, and under its bounds. */
-  termPostings = 0;
-  readonly lower = new RangePostings<E>(true);
-  readonly upper = new RangePostings<E>(false);
-  /** Positions in the index's lists of paths (-1: not in it). */
-  allPos = -1;
-  filingPos = -1;
+  /** Position in the index's list of paths (-1: not in it). */
+  listPos = -1;
 
   // One map per scalar type, so a lookup needs no key string (and 1, "1" and true stay apart).
-  readonly #strings = new Map<string, Term<E>>();
-  readonly #numbers = new Map<number, Term<E>>();
-  #true: Term<E> | undefined = undefined;
-  #false: Term<E> | undefined = undefined;
+  readonly #strings = new Map<string, TermCounter>();
+  readonly #numbers = new Map<number, TermCounter>();
+  #true: TermCounter | undefined = undefined;
+  #false: TermCounter | undefined = undefined;
 
-  get postings(): number {
-    return this.termPostings + this.lower.size + this.upper.size;
-  }
-
-  term(v: Scalar): Term<E> | undefined {
+  counter(v: Scalar): TermCounter | undefined {
     switch (typeof v) {
       case "string":
         return this.#strings.get(v);
@@ -66,10 +48,10 @@ export class IndexedPath<E> extends ValuePath {
     }
   }
 
-  acquireTerm(v: Scalar): Term<E> {
-    let t = this.term(v);
+  acquireCounter(v: Scalar): TermCounter {
+    let t = this.counter(v);
     if (!t) {
-      t = new Term<E>(v);
+      t = new TermCounter(v);
       if (typeof v === "string") this.#strings.set(v, t);
       else if (typeof v === "number") this.#numbers.set(v, t);
       else if (v) this.#true = t;
@@ -79,21 +61,13 @@ export class IndexedPath<E> extends ValuePath {
     return t;
   }
 
-  releaseTerm(t: Term<E>): void {
+  releaseCounter(t: TermCounter): void {
     if (--t.refs > 0) return;
     const v = t.value;
     if (typeof v === "string") this.#strings.delete(v);
     else if (typeof v === "number") this.#numbers.delete(v);
     else if (v) this.#true = undefined;
     else this.#false = undefined;
-  }
-
-  /** Every term with postings (for a saturated path: all of them are candidates). */
-  *postedTerms(): IterableIterator<Term<E>> {
-    for (const t of this.#strings.values()) if (t.postings.length > 0) yield t;
-    for (const t of this.#numbers.values()) if (t.postings.length > 0) yield t;
-    if (this.#true && this.#true.postings.length > 0) yield this.#true;
-    if (this.#false && this.#false.postings.length > 0) yield this.#false;
   }
 
   acquireRange(): void {
