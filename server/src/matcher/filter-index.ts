@@ -11,7 +11,11 @@
 // - Re-filing is amortised and aimed: the filters a sampled value reaches are
 //   the ones that cost (a well-filed filter is rarely reached), so a few of
 //   them are reconsidered after each sample, and moved when their filing has
-//   become much worse than the best one. Nothing is re-filed per value.
+//   become much worse than the best one; a slow round-robin sweep covers the
+//   rest. Nothing is re-filed per value.
+// - Warm-up: filters added before any data are filed by priors alone, so the
+//   first WARM_SAMPLES values after a new path appears are all sampled and
+//   the sweep is faster meanwhile.
 // - A candidate's other terms are checked against the keys already extracted
 //   from the value before it is returned, so few non-matching filters are.
 // - Keys are extracted once per path and value, walking pre-split segments
@@ -34,12 +38,21 @@ import { HALF_LIFE_SAMPLES, TermStats } from "./term-stats.js";
 
 /** One value in this many is sampled for the statistics (a power of two). */
 export const SAMPLE_EVERY = 64;
+/** Values sampled one by one after a new path appears. */
+export const WARM_SAMPLES = 1024;
 /** Filters a sampled value reached that are reconsidered after it, at most. */
 export const REFILE_PER_SAMPLE = 16;
+/**
+ * Filters the round-robin sweep reconsiders per sample: at least SWEEP, and
+ * enough to cover all filters every SWEEP_SAMPLES samples (WARM_SAMPLES / 2
+ * while warm, so that a cold index is re-filed twice on early statistics).
+ */
+const SWEEP = 4;
+const SWEEP_SAMPLES = 4096;
 /** Samples before the same filter is reconsidered again. */
 export const REFILE_COOLDOWN_SAMPLES = 16;
 /** A filing is moved when it costs more than this times the best (plus noise). */
-const REFILE_FACTOR = 2;
+const REFILE_FACTOR = 1.5;
 
 /** Tuning (the defaults suit production; tests use smaller numbers to see re-filing quickly). */
 export interface FilterIndexOptions {
@@ -63,7 +76,8 @@ interface Entry<T> {
   mark: number;
   /** Last sample after which it was reconsidered. */
   considered: number;
-  /** Position in #always (-1: not there). */
+  /** Positions in #all and #always (-1: not there). */
+  pos: number;
   alwaysPos: number;
 }
 
@@ -82,6 +96,9 @@ const isObject = (v: unknown): v is object => typeof v === "object" && v !== nul
 
 export class FilterIndex<T> {
   readonly #entries = new Map<string, Entry<T>>();
+  /** Every entry (the sweep's order). */
+  readonly #all: Entry<T>[] = [];
+  #cursor = 0;
   /** Entries that are candidates for every value. */
   readonly #always: Entry<T>[] = [];
   readonly #paths = new Map<string, IndexedPath>();
@@ -99,6 +116,8 @@ export class FilterIndex<T> {
   #epoch = 0;
   #calls = 0;
   #sampleId = 0;
+  /** Sample every value until this sample. */
+  #warmUntil = 0;
   /** While a sampled value is looked up: the entries it reaches (up to REFILE_PER_SAMPLE). */
   #collecting = false;
   readonly #reached: Entry<T>[] = [];
@@ -123,9 +142,11 @@ export class FilterIndex<T> {
       check: null,
       mark: 0,
       considered: 0,
+      pos: this.#all.length,
       alwaysPos: -1,
     };
     this.#entries.set(id, entry);
+    this.#all.push(entry);
     if (entry.plan) {
       this.#file(entry);
     } else {
@@ -138,6 +159,7 @@ export class FilterIndex<T> {
     const entry = this.#entries.get(id);
     if (!entry) return;
     this.#entries.delete(id);
+    swapRemove(this.#all, entry.pos, (e, pos) => (e.pos = pos));
     if (entry.alwaysPos >= 0) swapRemove(this.#always, entry.alwaysPos, (e, pos) => (e.alwaysPos = pos));
     if (entry.plan) {
       this.#unfile(entry);
@@ -154,7 +176,7 @@ export class FilterIndex<T> {
   candidates(value: unknown, out: T[]): void {
     const always = this.#always;
     for (let i = 0; i < always.length; i++) out.push(always[i]!.item);
-    const sample = (this.#calls++ & this.#sampleMask) === 0;
+    const sample = (this.#calls++ & this.#sampleMask) === 0 || this.#sampleId < this.#warmUntil;
     // Only JSON objects match a non-empty query.
     if (!isObject(value)) {
       if (sample) this.#sample(null, 0);
@@ -329,6 +351,7 @@ export class FilterIndex<T> {
       this.#paths.set(path, p);
       p.listPos = this.#allPaths.length;
       this.#allPaths.push(p);
+      this.#warmUntil = this.#sampleId + WARM_SAMPLES; // learn about it quickly
     }
     p.refs++;
     return p;
@@ -369,16 +392,21 @@ export class FilterIndex<T> {
     }
     const reached = this.#reached;
     // (All still in the index: nothing is removed during a candidates() call.)
-    for (const e of reached) {
-      if (e.considered !== 0 && id - e.considered < REFILE_COOLDOWN_SAMPLES) continue;
-      e.considered = id;
-      this.#reconsider(e);
-    }
+    for (const e of reached) this.#reconsider(e, id);
     reached.length = 0;
+    const all = this.#all;
+    const cover = id < this.#warmUntil ? WARM_SAMPLES / 2 : SWEEP_SAMPLES;
+    const sweep = Math.min(all.length, Math.max(SWEEP, Math.ceil(all.length / cover)));
+    for (let k = 0; k < sweep; k++) {
+      if (this.#cursor >= all.length) this.#cursor = 0;
+      this.#reconsider(all[this.#cursor++]!, id);
+    }
   }
 
-  /** Moves an entry whose filing costs much more than the best one now. */
-  #reconsider(e: Entry<T>): void {
+  /** Moves an entry whose filing costs much more than the best one now (at most once per cooldown). */
+  #reconsider(e: Entry<T>, sampleId: number): void {
+    if (e.plan === null || (e.considered !== 0 && sampleId - e.considered < REFILE_COOLDOWN_SAMPLES)) return;
+    e.considered = sampleId;
     const stats = this.#stats;
     let current = 0;
     for (const u of e.filed) current += unitCost(u, stats);

@@ -77,12 +77,12 @@ export class TermStats {
   }
 
   /**
-   * The smallest share difference worth acting on: a few samples' worth, so
-   * that two rare terms whose estimates differ by noise do not swap filters
-   * back and forth.
+   * The smallest cost difference worth acting on: one sample's worth, so
+   * that terms too rare to have been seen do not swap filters back and forth
+   * on every count.
    */
   noise(): number {
-    return 3 / (this.#samples + PRIOR_WEIGHT);
+    return 1 / (this.#samples + PRIOR_WEIGHT);
   }
 }
 
