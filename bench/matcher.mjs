@@ -12,7 +12,10 @@
 // mix gives about 5 matches per event at 10,000 filters.
 //
 // Prints one line of JSON per filter count, all from the same run and one
-// thread (pin it to a core with `taskset -c 0` for steadier numbers):
+// thread. Rates are events per second of this process's CPU time ("/s"; on a
+// shared machine wall time also counts the time others had the core), with
+// the wall-clock rate beside them ("wallPerSec"). Run with
+// --single-threaded-gc so that CPU time is the one thread's:
 // - parse: JSON.parse alone on the same texts (the bound, events/s);
 // - naive: every filter on every event, on a sample of the events when there
 //   are many filters (naive.sampledEvents says how many);
@@ -27,8 +30,8 @@
 // GREP_STREAMS_DIST=<dir> benchmarks another build's server/dist (e.g. an
 // older commit's, to compare before and after in one session).
 //
-// BENCH_PROFILE=1 only runs candidates() on already parsed values (5 passes,
-// no predicates, no naive baseline), to profile the index alone:
+// BENCH_PROFILE=1 only runs JSON.parse and candidates() (5 passes, no
+// predicates, no naive baseline), to profile the index:
 //   BENCH_PROFILE=1 node --cpu-prof --cpu-prof-dir=/tmp/prof bench/matcher.mjs 50000 10000
 
 import { performance } from "node:perf_hooks";
@@ -117,33 +120,42 @@ const warmTexts = Array.from({ length: WARMUP_EVENTS }, (_, i) => JSON.stringify
 const texts = Array.from({ length: EVENTS }, (_, i) => JSON.stringify(gen.event(WARMUP_EVENTS + i)));
 const eventBytes = Math.round(texts.reduce((n, t) => n + Buffer.byteLength(t), 0) / texts.length);
 
+/** Wall and CPU milliseconds since `start` (from clock()). */
+function clock() {
+  return { wall: performance.now(), cpu: process.cpuUsage() };
+}
+function elapsed(start) {
+  const c = process.cpuUsage(start.cpu);
+  return { wall: performance.now() - start.wall, cpu: (c.user + c.system) / 1000 };
+}
+
 function parseOnly() {
   let sink = 0;
-  const start = performance.now();
+  const start = clock();
   for (const t of texts) sink += JSON.parse(t).status;
-  const ms = performance.now() - start;
+  const t = elapsed(start);
   if (sink === 0) throw new Error("unreachable");
-  return ms;
+  return t;
 }
 
 /** Every filter on each of the first `n` events: matches per event index. */
 function naive(filters, n) {
   const matches = new Int32Array(n);
-  const start = performance.now();
+  const start = clock();
   for (let e = 0; e < n; e++) {
     const v = JSON.parse(texts[e]);
     let m = 0;
     for (const f of filters) if (f.matchesValue(v)) m++;
     matches[e] = m;
   }
-  return { ms: performance.now() - start, matches };
+  return { t: elapsed(start), matches };
 }
 
 function indexed(index, withPredicate) {
   const matches = new Int32Array(EVENTS);
   let candidates = 0;
   const out = [];
-  const start = performance.now();
+  const start = clock();
   for (let e = 0; e < EVENTS; e++) {
     const v = JSON.parse(texts[e]);
     out.length = 0;
@@ -155,31 +167,39 @@ function indexed(index, withPredicate) {
       matches[e] = m;
     }
   }
-  return { ms: performance.now() - start, matches, candidates };
+  return { t: elapsed(start), matches, candidates };
 }
 
 const perSec = (n, ms) => Math.round((n / ms) * 1000);
 const round2 = (x) => Math.round(x * 100) / 100;
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 
-/** Profiling mode: candidates() alone, on parsed values. */
+/** The index's own work counters per event since `before` (newer builds only). */
+function workPerEvent(index, before, events) {
+  if (typeof index.stats !== "function" || before === null) return {};
+  const s = index.stats();
+  return { visitsPerEvent: round2((s.visits - before.visits) / events), lookupsPerEvent: round2((s.lookups - before.lookups) / events) };
+}
+
+/** Profiling mode: JSON.parse and candidates() only. */
 function profileIndex(index, count) {
-  const values = texts.map((t) => JSON.parse(t));
+  const before = typeof index.stats === "function" ? index.stats() : null;
   const out = [];
   let candidates = 0;
-  const start = performance.now();
+  const start = clock();
   for (let pass = 0; pass < 5; pass++) {
-    for (const v of values) {
+    for (const text of texts) {
       out.length = 0;
-      index.candidates(v, out);
+      index.candidates(JSON.parse(text), out);
       candidates += out.length;
     }
   }
-  const ms = performance.now() - start;
-  console.log(JSON.stringify({ filters: count, profile: true, candidatesPerSec: perSec(5 * EVENTS, ms), candidatesPerEvent: round2(candidates / (5 * EVENTS)) }));
+  const t = elapsed(start);
+  const work = workPerEvent(index, before, 5 * EVENTS);
+  console.log(JSON.stringify({ filters: count, profile: true, candidatesPerSec: perSec(5 * EVENTS, t.cpu), candidatesPerEvent: round2(candidates / (5 * EVENTS)), ...work }));
 }
 
-const parseMs = parseOnly();
+const firstParse = parseOnly();
 for (const count of FILTER_COUNTS) {
   const fgen = generators(1000 + count);
   let t0 = performance.now();
@@ -202,7 +222,9 @@ for (const count of FILTER_COUNTS) {
     continue;
   }
   const parse = parseOnly();
+  const before = typeof index.stats === "function" ? index.stats() : null;
   const only = indexed(index, false);
+  const work = workPerEvent(index, before, EVENTS);
   const full = indexed(index, true);
   const naiveEvents = Math.min(EVENTS, Math.max(20, Math.floor(NAIVE_BUDGET / count)));
   const b = naive(filters, naiveEvents);
@@ -213,18 +235,27 @@ for (const count of FILTER_COUNTS) {
     }
   }
   const matches = sum(full.matches);
+  const rate = (n, t) => perSec(n, t.cpu);
+  const wallRate = (n, t) => perSec(n, t.wall);
   const line = {
     filters: count,
     events: EVENTS,
     warmupEvents: WARMUP_EVENTS,
     eventBytes,
     matchesPerEvent: round2(matches / EVENTS),
-    parse: { eventsPerSec: perSec(EVENTS, Math.min(parse, parseMs)) },
-    naive: { sampledEvents: naiveEvents, eventsPerSec: perSec(naiveEvents, b.ms), matchesPerEvent: round2(sum(b.matches) / naiveEvents) },
+    parse: { eventsPerSec: rate(EVENTS, parse.cpu < firstParse.cpu ? parse : firstParse), wallPerSec: wallRate(EVENTS, parse) },
+    naive: {
+      sampledEvents: naiveEvents,
+      eventsPerSec: rate(naiveEvents, b.t),
+      wallPerSec: wallRate(naiveEvents, b.t),
+      matchesPerEvent: round2(sum(b.matches) / naiveEvents),
+    },
     index: {
-      eventsPerSec: perSec(EVENTS, full.ms),
-      candidatesOnlyEventsPerSec: perSec(EVENTS, only.ms),
+      eventsPerSec: rate(EVENTS, full.t),
+      wallPerSec: wallRate(EVENTS, full.t),
+      candidatesOnlyEventsPerSec: rate(EVENTS, only.t),
       candidatesPerEvent: round2(full.candidates / EVENTS),
+      ...work,
       evaluationsPerEvent: round2(full.candidates / EVENTS),
       evaluationsPerMatch: round2(full.candidates / Math.max(1, matches)),
       compileMs: Math.round(compileMs),

@@ -90,6 +90,9 @@ export interface FilterIndexStats {
   readonly samples: number;
   /** Filters moved to a better filing since the index was made. */
   readonly refiled: number;
+  /** Work since the index was made: filters reached (before their checks), and bucket lookups. */
+  readonly visits: number;
+  readonly lookups: number;
 }
 
 const isObject = (v: unknown): v is object => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -122,6 +125,8 @@ export class FilterIndex<T> {
   #collecting = false;
   readonly #reached: Entry<T>[] = [];
   #refiled = 0;
+  #visits = 0;
+  #lookups = 0;
 
   constructor(options: FilterIndexOptions = {}) {
     const every = Math.max(1, Math.floor(options.sampleEvery ?? SAMPLE_EVERY));
@@ -218,10 +223,13 @@ export class FilterIndex<T> {
       paths: this.#paths.size,
       samples: this.#sampleId,
       refiled: this.#refiled,
+      visits: this.#visits,
+      lookups: this.#lookups,
     };
   }
 
   #visit(e: Entry<T>, value: object, epoch: number, out: T[]): void {
+    this.#visits++;
     if (e.mark === epoch) return;
     e.mark = epoch;
     if (this.#collecting && this.#reached.length < REFILE_PER_SAMPLE) this.#reached.push(e);
@@ -240,11 +248,12 @@ export class FilterIndex<T> {
     if (slot.buckets > 0) {
       const keys = p.keys;
       const count = p.keyCount;
+      this.#lookups += count;
       for (let k = 0; k < count; k++) {
         const b = slot.bucket(keys[k]!);
         if (b === undefined) continue;
-        const postings = b.postings;
-        for (let j = 0; j < postings.length; j++) this.#visit(postings[j]!.entry, value, epoch, out);
+        const entries = b.entries;
+        for (let j = 0; j < entries.length; j++) this.#visit(entries[j]!, value, epoch, out);
         const subs = b.subs;
         for (let j = 0; j < subs.length; j++) this.#lookup(subs[j]!, value, epoch, out);
       }
@@ -258,13 +267,13 @@ export class FilterIndex<T> {
   #visitRange(list: RangePostings<Entry<T>>, x: number, value: object, epoch: number, out: T[]): void {
     const n = list.satisfiedBy(x);
     const sorted = list.sorted;
-    for (let i = 0; i < n; i++) this.#visit(sorted[i]!.entry, value, epoch, out);
+    for (let i = 0; i < n; i++) this.#visit(sorted[i]!, value, epoch, out);
   }
 
   /** A saturated path may hold any key: everything filed in its slot is a candidate (checks still apply). */
   #visitAll(slot: Slot<Entry<T>>, value: object, epoch: number, out: T[]): void {
     for (const b of slot.allBuckets()) {
-      for (const post of b.postings) this.#visit(post.entry, value, epoch, out);
+      for (const e of b.entries) this.#visit(e, value, epoch, out);
       for (const sub of b.subs) this.#lookup(sub, value, epoch, out);
     }
     for (const post of slot.lower.all) this.#visit(post.entry, value, epoch, out);

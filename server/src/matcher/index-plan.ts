@@ -24,7 +24,7 @@ const SET_ABOVE = 8;
  * holding the first term pays a lookup of the second path, shared by the
  * filters filed there, before any of them is reached.
  */
-const SUB_LOOKUP = 0.02;
+const SUB_LOOKUP = 0.1;
 /** Pairs are formed among this many cheapest terms of an "and" (bounds the work for huge queries). */
 const PAIR_CANDIDATES = 6;
 /** A pair files one posting per combination of values: at most this many. */

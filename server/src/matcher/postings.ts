@@ -32,6 +32,8 @@ export type Posting<E> = BucketPosting<E> | RangeSlotPosting<E>;
 export class Bucket<E> {
   readonly value: Scalar;
   readonly parent: Slot<E>;
+  /** The entries, read per value; `postings` is the same list as removable records (positions match). */
+  readonly entries: E[] = [];
   readonly postings: BucketPosting<E>[] = [];
   /** Second-level slots (only in buckets of top-level slots). */
   readonly subs: Slot<E>[] = [];
@@ -144,6 +146,7 @@ export function addToBucket<E>(entry: E, slot: Slot<E>, v: Scalar): BucketPostin
   const bucket = slot.bucketFor(v);
   const posting: BucketPosting<E> = { entry, bucket, pos: bucket.postings.length };
   bucket.postings.push(posting);
+  bucket.entries.push(entry);
   Slot.added(slot, bucket);
   return posting;
 }
@@ -158,10 +161,12 @@ export function addToRange<E>(entry: E, slot: Slot<E>, lower: boolean, bound: nu
 
 export function removePosting<E>(p: Posting<E>): void {
   if ("bucket" in p) {
-    const postings = p.bucket.postings;
+    const { postings, entries } = p.bucket;
     const last = postings.pop()!;
+    const lastEntry = entries.pop()!;
     if (last !== p) {
       postings[p.pos] = last;
+      entries[p.pos] = lastEntry;
       last.pos = p.pos;
     }
     Slot.removed(p.bucket.parent, p.bucket);

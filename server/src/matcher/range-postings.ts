@@ -21,6 +21,7 @@ export class RangePostings<E> {
   readonly lower: boolean;
   readonly #all: RangePosting<E>[] = [];
   #sorted: RangePosting<E>[] = [];
+  #sortedEntries: E[] = [];
   #keys = new Float64Array(0);
   #stale = false;
 
@@ -76,14 +77,15 @@ export class RangePostings<E> {
     return lo;
   }
 
-  /** In satisfaction order, as of the last satisfiedBy(). */
-  get sorted(): readonly RangePosting<E>[] {
-    return this.#sorted;
+  /** The entries in satisfaction order, as of the last satisfiedBy(). */
+  get sorted(): readonly E[] {
+    return this.#sortedEntries;
   }
 
   #rebuild(): void {
     this.#sorted = [...this.#all].sort((a, b) => a.key - b.key || (a.inclusive === b.inclusive ? 0 : a.inclusive ? -1 : 1));
     this.#keys = Float64Array.from(this.#sorted, (p) => p.key);
+    this.#sortedEntries = this.#sorted.map((p) => p.entry);
     this.#stale = false;
   }
 }
