@@ -29,10 +29,11 @@
 
 import type { CompiledFilter, IndexCondition } from "../filter/index.js";
 import {
-  AND, bestOfAnd, bind, cheapest, describeTerm, EQ, mayHold, PlanNode, release, unitCost, type PathRegistry, type Unit,
+  AND, bestOfAnd, bind, cheapest, describeTerm, EQ, mayHold, PlanNode, RANGE, release, unitCost, type PathRegistry, type Unit,
 } from "./index-plan.js";
+import type { Entry } from "./index-entry.js";
 import { IndexedPath } from "./indexed-path.js";
-import { addToBucket, addToRange, removePosting, Slot, type Posting } from "./postings.js";
+import { addToBucket, addToRange, refreshMulti, removePosting, Slot, type Bucket } from "./postings.js";
 import type { RangePostings } from "./range-postings.js";
 import { HALF_LIFE_SAMPLES, TermStats } from "./term-stats.js";
 
@@ -62,25 +63,6 @@ export interface FilterIndexOptions {
   readonly halfLifeSamples?: number;
 }
 
-interface Entry<T> {
-  readonly id: string;
-  readonly item: T;
-  /** The bound condition (null: a candidate for every value). */
-  readonly plan: PlanNode | null;
-  /** What it is filed under (empty with a plan: it can never match, e.g. {$in: []}). */
-  filed: Unit[];
-  postings: Posting<Entry<T>>[];
-  /** The rest of the condition, tested before the entry is returned (null: nothing). */
-  check: PlanNode | null;
-  /** Last epoch that reached this entry (deduplication). */
-  mark: number;
-  /** Last sample after which it was reconsidered. */
-  considered: number;
-  /** Positions in #all and #always (-1: not there). */
-  pos: number;
-  alwaysPos: number;
-}
-
 /** Counts for monitoring and benchmarks. */
 export interface FilterIndexStats {
   readonly filters: number;
@@ -108,8 +90,8 @@ export class FilterIndex<T> {
   /** Every path (sampled). */
   readonly #allPaths: IndexedPath[] = [];
   /** The top-level slots, by path; those with postings are in #slotList (looked up per value). */
-  readonly #slots = new Map<IndexedPath, Slot<Entry<T>>>();
-  readonly #slotList: Slot<Entry<T>>[] = [];
+  readonly #slots = new Map<IndexedPath, Slot<T>>();
+  readonly #slotList: Slot<T>[] = [];
   readonly #registry: PathRegistry = {
     acquirePath: (path) => this.#acquirePath(path),
     releasePath: (p) => this.#releasePath(p),
@@ -145,6 +127,7 @@ export class FilterIndex<T> {
       filed: [],
       postings: [],
       check: null,
+      multi: false,
       mark: 0,
       considered: 0,
       pos: this.#all.length,
@@ -229,7 +212,6 @@ export class FilterIndex<T> {
   }
 
   #visit(e: Entry<T>, value: object, epoch: number, out: T[]): void {
-    this.#visits++;
     if (e.mark === epoch) return;
     e.mark = epoch;
     if (this.#collecting && this.#reached.length < REFILE_PER_SAMPLE) this.#reached.push(e);
@@ -238,7 +220,7 @@ export class FilterIndex<T> {
   }
 
   /** The entries of `slot` (and of its buckets' slots) whose terms the value holds. */
-  #lookup(slot: Slot<Entry<T>>, value: object, epoch: number, out: T[]): void {
+  #lookup(slot: Slot<T>, value: object, epoch: number, out: T[]): void {
     const p = slot.path;
     p.extract(value, epoch);
     if (p.saturated) {
@@ -251,11 +233,9 @@ export class FilterIndex<T> {
       this.#lookups += count;
       for (let k = 0; k < count; k++) {
         const b = slot.bucket(keys[k]!);
-        if (b === undefined) continue;
-        const entries = b.entries;
-        for (let j = 0; j < entries.length; j++) this.#visit(entries[j]!, value, epoch, out);
-        const subs = b.subs;
-        for (let j = 0; j < subs.length; j++) this.#lookup(subs[j]!, value, epoch, out);
+        if (b === undefined || b.mark === epoch) continue;
+        b.mark = epoch;
+        this.#visitBucket(b, value, epoch, out);
       }
     }
     if (p.hasNumber) {
@@ -264,17 +244,56 @@ export class FilterIndex<T> {
     }
   }
 
-  #visitRange(list: RangePostings<Entry<T>>, x: number, value: object, epoch: number, out: T[]): void {
+  #visitBucket(b: Bucket<T>, value: object, epoch: number, out: T[]): void {
+    this.#visitList(b.entries, b.items, b.checks, b.multi, b.entries.length, value, epoch, out);
+    const subs = b.subs;
+    for (let j = 0; j < subs.length; j++) this.#lookup(subs[j]!, value, epoch, out);
+  }
+
+  #visitRange(list: RangePostings<T>, x: number, value: object, epoch: number, out: T[]): void {
     const n = list.satisfiedBy(x);
-    const sorted = list.sorted;
-    for (let i = 0; i < n; i++) this.#visit(sorted[i]!, value, epoch, out);
+    this.#visitList(list.entries, list.items, list.checks, list.multi, n, value, epoch, out);
+  }
+
+  /**
+   * Reaches entries [0, n) of parallel arrays: the check first (a failing
+   * filter is skipped whatever other posting reaches it), then deduplication
+   * for entries filed more than once; neither reads the entry otherwise.
+   */
+  #visitList(
+    entries: readonly Entry<T>[],
+    items: readonly T[],
+    checks: ReadonlyArray<PlanNode | null>,
+    multi: readonly boolean[],
+    n: number,
+    value: object,
+    epoch: number,
+    out: T[],
+  ): void {
+    this.#visits += n;
+    if (this.#collecting) {
+      // A sampled value: remember what it reached (for re-filing); rare, so the plain way.
+      for (let j = 0; j < n; j++) this.#visit(entries[j]!, value, epoch, out);
+      return;
+    }
+    for (let j = 0; j < n; j++) {
+      const c = checks[j]!;
+      if (c !== null && !mayHold(c, value, epoch)) continue;
+      if (multi[j]) {
+        const e = entries[j]!;
+        if (e.mark === epoch) continue;
+        e.mark = epoch;
+      }
+      out.push(items[j]!);
+    }
   }
 
   /** A saturated path may hold any key: everything filed in its slot is a candidate (checks still apply). */
-  #visitAll(slot: Slot<Entry<T>>, value: object, epoch: number, out: T[]): void {
+  #visitAll(slot: Slot<T>, value: object, epoch: number, out: T[]): void {
     for (const b of slot.allBuckets()) {
-      for (const e of b.entries) this.#visit(e, value, epoch, out);
-      for (const sub of b.subs) this.#lookup(sub, value, epoch, out);
+      if (b.mark === epoch) continue;
+      b.mark = epoch;
+      this.#visitBucket(b, value, epoch, out);
     }
     for (const post of slot.lower.all) this.#visit(post.entry, value, epoch, out);
     for (const post of slot.upper.all) this.#visit(post.entry, value, epoch, out);
@@ -302,6 +321,7 @@ export class FilterIndex<T> {
     }
     e.filed = filed;
     e.check = check;
+    e.multi = false;
     for (const u of filed) {
       const top = this.#slotOf(u.first.path!);
       if (u.second === null) {
@@ -312,10 +332,14 @@ export class FilterIndex<T> {
       }
       this.#updateList(top);
     }
+    if (e.postings.length > 1) {
+      e.multi = true;
+      for (const p of e.postings) refreshMulti(p);
+    }
   }
 
   /** Posts `e` in `slot` under a term node: its values' buckets, or its bound. */
-  #post(e: Entry<T>, slot: Slot<Entry<T>>, n: PlanNode): void {
+  #post(e: Entry<T>, slot: Slot<T>, n: PlanNode): void {
     if (n.kind === EQ) for (const v of n.values) e.postings.push(addToBucket(e, slot, v));
     else e.postings.push(addToRange(e, slot, n.lower, n.bound, n.inclusive));
   }
@@ -331,17 +355,17 @@ export class FilterIndex<T> {
     e.check = null;
   }
 
-  #slotOf(p: IndexedPath): Slot<Entry<T>> {
+  #slotOf(p: IndexedPath): Slot<T> {
     let slot = this.#slots.get(p);
     if (!slot) {
-      slot = new Slot<Entry<T>>(p, null);
+      slot = new Slot<T>(p, null);
       this.#slots.set(p, slot);
     }
     return slot;
   }
 
   /** Keeps #slotList = the top-level slots with postings (and drops empty ones). */
-  #updateList(slot: Slot<Entry<T>>): void {
+  #updateList(slot: Slot<T>): void {
     const has = slot.total > 0;
     if (has && slot.listPos < 0) {
       slot.listPos = this.#slotList.length;
@@ -414,12 +438,14 @@ export class FilterIndex<T> {
 
   /** Moves an entry whose filing costs much more than the best one now (at most once per cooldown). */
   #reconsider(e: Entry<T>, sampleId: number): void {
-    if (e.plan === null || (e.considered !== 0 && sampleId - e.considered < REFILE_COOLDOWN_SAMPLES)) return;
+    const plan = e.plan;
+    if (plan === null || plan.kind === EQ || plan.kind === RANGE) return; // one term: nothing to choose
+    if (e.considered !== 0 && sampleId - e.considered < REFILE_COOLDOWN_SAMPLES) return;
     e.considered = sampleId;
     const stats = this.#stats;
     let current = 0;
     for (const u of e.filed) current += unitCost(u, stats);
-    const best = cheapest(e.plan!, stats, null);
+    const best = cheapest(plan, stats, null);
     if (current > REFILE_FACTOR * best + stats.noise()) {
       this.#unfile(e);
       this.#file(e);

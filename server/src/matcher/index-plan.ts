@@ -139,6 +139,9 @@ export function unitCost(u: Unit, stats: TermStats): number {
 
 const isTerm = (n: PlanNode): boolean => n.kind === EQ || n.kind === RANGE;
 
+/** [0], [0, 1], ... up to PAIR_CANDIDATES (no allocation for small "and"s). */
+const ALL_INDEXES: readonly (readonly number[])[] = Array.from({ length: PAIR_CANDIDATES + 1 }, (_, n) => Array.from({ length: n }, (_, i) => i));
+
 /** The best way to file an "and": under member `i` (j < 0), or the pair of members i then j. */
 export interface AndChoice {
   readonly cost: number;
@@ -151,18 +154,21 @@ export function bestOfAnd(n: PlanNode, stats: TermStats): AndChoice {
   const costs = of.map((x) => cheapest(x, stats, null));
   let best: AndChoice = { cost: Infinity, i: 0, j: -1 };
   for (let i = 0; i < of.length; i++) if (costs[i]! < best.cost) best = { cost: costs[i]!, i, j: -1 };
-  // Pairs of terms, among the cheapest few.
-  const terms = of
-    .map((x, i) => i)
-    .filter((i) => isTerm(of[i]!))
-    .sort((a, b) => costs[a]! - costs[b]!)
-    .slice(0, PAIR_CANDIDATES);
+  // Pairs of terms (among the cheapest few when there are many: this runs for every reconsidered filter).
+  const terms =
+    of.length <= PAIR_CANDIDATES
+      ? ALL_INDEXES[of.length]!
+      : of
+          .map((_, i) => i)
+          .filter((i) => isTerm(of[i]!))
+          .sort((a, b) => costs[a]! - costs[b]!)
+          .slice(0, PAIR_CANDIDATES);
   for (const i of terms) {
     const first = of[i]!;
     if (first.kind !== EQ) continue;
     for (const j of terms) {
       const second = of[j]!;
-      if (j === i || first.values.length * Math.max(1, second.values.length) > MAX_PAIR_POSTINGS) continue;
+      if (j === i || !isTerm(second) || first.values.length * Math.max(1, second.values.length) > MAX_PAIR_POSTINGS) continue;
       const cost = costs[i]! * Math.min(1, costs[j]! + SUB_LOOKUP);
       if (cost < best.cost) best = { cost, i, j };
     }

@@ -7,9 +7,14 @@
 //
 // Additions and removals only mark the order stale; it is rebuilt (a sort) on
 // the next lookup, so filing many filters costs one sort, not a splice each.
+// The sorted order is kept as parallel arrays of what a lookup reads (items,
+// checks, whether to deduplicate), so that it does not touch the entries.
 
-export interface RangePosting<E> {
-  readonly entry: E;
+import type { Entry } from "./index-entry.js";
+import type { PlanNode } from "./index-plan.js";
+
+export interface RangePosting<T> {
+  readonly entry: Entry<T>;
   /** The bound as compared: the bound itself for lower bounds, negated for upper ones. */
   readonly key: number;
   readonly inclusive: boolean;
@@ -17,12 +22,16 @@ export interface RangePosting<E> {
   pos: number;
 }
 
-export class RangePostings<E> {
+export class RangePostings<T> {
   readonly lower: boolean;
-  readonly #all: RangePosting<E>[] = [];
-  #sorted: RangePosting<E>[] = [];
-  #sortedEntries: E[] = [];
+  readonly #all: RangePosting<T>[] = [];
+  #sorted: RangePosting<T>[] = [];
   #keys = new Float64Array(0);
+  /** The sorted order's entries, items, checks and multi flags (see Bucket). */
+  entries: Entry<T>[] = [];
+  items: T[] = [];
+  checks: Array<PlanNode | null> = [];
+  multi: boolean[] = [];
   #stale = false;
 
   constructor(lower: boolean) {
@@ -32,15 +41,20 @@ export class RangePostings<E> {
   /** Postings in the list (a field, not a getter: read for every value). */
   size = 0;
 
-  add(entry: E, bound: number, inclusive: boolean): RangePosting<E> {
-    const p: RangePosting<E> = { entry, key: this.lower ? bound : -bound, inclusive, pos: this.#all.length };
+  add(entry: Entry<T>, bound: number, inclusive: boolean): RangePosting<T> {
+    const p: RangePosting<T> = { entry, key: this.lower ? bound : -bound, inclusive, pos: this.#all.length };
     this.#all.push(p);
     this.size++;
     this.#stale = true;
     return p;
   }
 
-  delete(p: RangePosting<E>): void {
+  /** The entries' checks or multi flags changed: rebuild the parallel arrays. */
+  touch(): void {
+    this.#stale = true;
+  }
+
+  delete(p: RangePosting<T>): void {
     const last = this.#all.pop()!;
     if (last !== p) {
       this.#all[p.pos] = last;
@@ -51,14 +65,14 @@ export class RangePostings<E> {
   }
 
   /** All postings, in no particular order. */
-  get all(): readonly RangePosting<E>[] {
+  get all(): readonly RangePosting<T>[] {
     return this.#all;
   }
 
   /**
-   * How many postings `x` satisfies: they are `sorted[0, n)` (read `sorted`
-   * after this call). Pass the largest number at the path for lower bounds,
-   * the smallest for upper bounds.
+   * How many postings `x` satisfies: they are [0, n) of the parallel arrays
+   * (read them after this call). Pass the largest number at the path for
+   * lower bounds, the smallest for upper bounds.
    */
   satisfiedBy(x: number): number {
     if (this.#stale) this.#rebuild();
@@ -77,15 +91,13 @@ export class RangePostings<E> {
     return lo;
   }
 
-  /** The entries in satisfaction order, as of the last satisfiedBy(). */
-  get sorted(): readonly E[] {
-    return this.#sortedEntries;
-  }
-
   #rebuild(): void {
     this.#sorted = [...this.#all].sort((a, b) => a.key - b.key || (a.inclusive === b.inclusive ? 0 : a.inclusive ? -1 : 1));
     this.#keys = Float64Array.from(this.#sorted, (p) => p.key);
-    this.#sortedEntries = this.#sorted.map((p) => p.entry);
+    this.entries = this.#sorted.map((p) => p.entry);
+    this.items = this.#sorted.map((p) => p.entry.item);
+    this.checks = this.#sorted.map((p) => p.entry.check);
+    this.multi = this.#sorted.map((p) => p.entry.multi);
     this.#stale = false;
   }
 }

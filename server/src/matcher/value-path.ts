@@ -30,6 +30,15 @@ export const NUMERIC_PATH_STEP_BUDGET = 100_000;
 
 const DIGITS = /^[0-9]+$/;
 
+/**
+ * The same string, internalized (as property names are): a keyed load with
+ * a name V8 has not internalized must look it up in the string table first,
+ * which costs more than the load.
+ */
+function internalize(s: string): string {
+  return Object.keys({ [s]: 0 })[0] ?? s;
+}
+
 // One explicit stack for every walk (the index is used by one thread at a time).
 const nodeStack: unknown[] = [];
 const levelStack: number[] = [];
@@ -46,61 +55,63 @@ export class ValuePath {
   /** The scalars at the path: keys[0, keyCount) (duplicates possible; the array is reused). */
   readonly keys: Scalar[] = [];
   keyCount = 0;
-  /** Any number among the keys, and the largest and smallest. */
+  /** Any number among the keys; then the largest and the smallest. */
   hasNumber = false;
-  maxNumber = -Infinity;
-  minNumber = Infinity;
+  maxNumber = 0;
+  minNumber = 0;
   /** The walk ran out of budget: treat the path as holding every key. */
   saturated = false;
 
   constructor(path: string) {
     this.path = path;
-    this.segments = path.split(".");
+    this.segments = path.split(".").map(internalize);
     this.#indexes = this.segments.map((s) => (DIGITS.test(s) ? Number(s) : -1));
     this.#hasNumeric = this.#indexes.some((i) => i >= 0);
   }
 
-  /** Extracts the keys of `root` (a JSON object) once per epoch. */
+  /** Extracts the keys of `root` (a JSON object, not an array) once per epoch. */
   extract(root: object, epoch: number): void {
     if (this.epoch === epoch) return;
     this.epoch = epoch;
     this.keyCount = 0;
     this.hasNumber = false;
-    this.maxNumber = -Infinity;
-    this.minNumber = Infinity;
     this.saturated = false;
-    // Fast path: plain objects all the way down (no stack).
+    // Fast path: plain objects down to the last segment (no stack).
     const segs = this.segments;
-    const n = segs.length;
-    let node: unknown = root;
-    let j = 0;
-    for (;;) {
-      if (j === n) {
-        if (Array.isArray(node)) break; // flattened below
-        this.#add(node);
+    const last = segs.length - 1;
+    let node = root as Record<string, unknown>;
+    for (let j = 0; j < last; j++) {
+      const child = node[segs[j]!];
+      if (typeof child !== "object" || child === null) return; // missing, or a scalar: nothing below
+      if (Array.isArray(child)) {
+        this.#walk(child, j + 1);
         return;
       }
-      if (typeof node !== "object" || node === null) return;
-      if (Array.isArray(node)) break;
-      node = (node as Record<string, unknown>)[segs[j]!];
-      j++;
-      if (node === undefined) return;
+      node = child as Record<string, unknown>;
     }
-    this.#walk(node, j);
+    const v = node[segs[last]!];
+    if (typeof v === "object" && v !== null) {
+      if (Array.isArray(v)) this.#walk(v, last + 1); // flattened
+      return;
+    }
+    this.#add(v);
   }
 
   #add(v: unknown): void {
     switch (typeof v) {
       case "number":
-        this.hasNumber = true;
-        if (v > this.maxNumber) this.maxNumber = v;
-        if (v < this.minNumber) this.minNumber = v;
+        if (!this.hasNumber) {
+          this.hasNumber = true;
+          this.maxNumber = v;
+          this.minNumber = v;
+        } else if (v > this.maxNumber) this.maxNumber = v;
+        else if (v < this.minNumber) this.minNumber = v;
         break;
       case "string":
       case "boolean":
         break;
       default:
-        return; // null, objects, functions: no equality or numeric term holds on them
+        return; // undefined, null, functions: no equality or numeric term holds on them
     }
     // Overwrite in place (setting `length` to reset the array costs more than the whole lookup).
     const keys = this.keys;
