@@ -2,7 +2,7 @@
 // functions, the canonical form and the stream id.
 
 import { canonicalForm, streamIdOf } from "./canonical.js";
-import { deriveIndexTerms, type IndexTerm } from "./index-term.js";
+import { deriveIndexCondition, type IndexCondition } from "./index-term.js";
 import { canonicalJson, parseJsonText, type JsonObject } from "./json.js";
 import { matchesKeyPrefix, matchesKeyRegex } from "./key.js";
 import { MAX_QUERY_BYTES, MAX_QUERY_DEPTH } from "./limits.js";
@@ -37,13 +37,12 @@ export interface CompiledFilter {
   /** The projected value (a new object; the input is not modified); identity without a projection. */
   project(value: unknown): unknown;
   /**
-   * For the filter index: an equality condition the value MUST satisfy (from
-   * top-level fields and top-level $and members with $eq / a literal scalar /
-   * $in of scalars), the most selective one. null if none.
+   * For the filter index: what a value MUST satisfy to match the query
+   * (equalities, numeric bounds, and / or of them; see index-term.ts). null
+   * when the query implies nothing the index can test (or is empty): the
+   * filter is then a candidate for every value.
    */
-  readonly indexTerm: IndexTerm | null;
-  /** All such terms, most selective first (the index may pick any one). */
-  readonly indexTerms: readonly IndexTerm[];
+  readonly indexCondition: IndexCondition | null;
 }
 
 const isEmptyQueryText = (s: string): boolean => s.trim() === "";
@@ -75,7 +74,7 @@ export function compileFilter(input: FilterSpec): CompiledFilter {
   // Query.
   let query: JsonObject = {};
   let matchesValue: (v: unknown) => boolean = () => true;
-  let indexTerms: IndexTerm[] = [];
+  let indexCondition: IndexCondition | null = null;
   if (!isEmptyQueryText(spec.query)) {
     const validated = validateQuery(parseJsonText(spec.query, "query", MAX_QUERY_BYTES, MAX_QUERY_DEPTH));
     query = validated.query;
@@ -84,7 +83,7 @@ export function compileFilter(input: FilterSpec): CompiledFilter {
       // with this stream id behaves the same.
       const normalised = JSON.parse(canonicalJson(query)) as JsonObject;
       matchesValue = compileQuery(normalised, validated.regexes);
-      indexTerms = deriveIndexTerms(normalised);
+      indexCondition = deriveIndexCondition(normalised);
     }
   }
   const needsValue = Object.keys(query).length > 0;
@@ -112,7 +111,6 @@ export function compileFilter(input: FilterSpec): CompiledFilter {
     matchesKey,
     matchesValue,
     project: projection.project,
-    indexTerm: indexTerms[0] ?? null,
-    indexTerms,
+    indexCondition,
   };
 }

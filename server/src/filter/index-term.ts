@@ -1,115 +1,183 @@
-// Index terms: equality conditions a value MUST satisfy for a filter to match,
-// so that a percolator-style index (matcher/filter-index.ts) can skip filters
-// whose term the value does not have. Terms are only derived where that is
-// sound: a field condition that is a top-level member of the query (or of a
-// top-level $and, recursively), never under $or, $nor, $not or $elemMatch.
+// Index conditions: what a value MUST satisfy for a filter's query to match,
+// in terms a percolator-style index (matcher/filter-index.ts) can test without
+// running the query: "the value holds one of these scalars at this path" and
+// "the value holds a number above / below this bound at this path", combined
+// with and / or. The condition is derived from the validated, normalised query
+// and is implied by it (query matches => condition holds), never the reverse:
+// the index uses it to skip filters, and the predicate decides.
+//
+// Where an operator gives no sound term ($ne, $nin, $not, $nor, $exists,
+// $type, $size, $mod, $regex, $elemMatch, null, embedded documents) it simply
+// contributes nothing; a $or contributes only when every branch does (a value
+// may match any one branch).
 
-import { resolve } from "mingo/util";
 import { isJsonObject, type JsonObject, type JsonValue } from "./json.js";
 
-export type IndexScalar = string | number | boolean | null;
+/** A scalar an equality term can hold. null is left out: {f: null} also matches a missing f. */
+export type IndexScalar = string | number | boolean;
 
-export interface IndexTerm {
+/**
+ * The value holds one of `values` at `path` (as MongoDB resolves dotted paths
+ * through arrays, an array there holding it as an element counts). An empty
+ * list never holds ({$in: []} matches nothing).
+ */
+export interface EqTerm {
+  readonly kind: "eq";
   /** The field path, as written in the query (dotted). */
   readonly path: string;
-  /** The value at `path` must equal one of these (MongoDB array semantics apply). */
-  readonly values: ReadonlyArray<IndexScalar>;
+  /** Distinct; 1, "1" and true are three values. */
+  readonly values: readonly IndexScalar[];
 }
 
 /**
- * The equality key of a scalar: type and JSON text, so 1, "1" and true are
- * three different keys.
+ * The value holds a number at `path` that is greater than (gt, gte) or less
+ * than (lt, lte) `bound`. Only numbers: a comparison with a number never
+ * matches a string, boolean or null (MongoDB's type brackets). One bound per
+ * term: {$gt: 1, $lt: 5} is two terms, since an array [0, 9] satisfies each by
+ * a different element.
  */
-export function indexKey(v: IndexScalar): string {
-  return `${typeof v}:${JSON.stringify(v)}`;
+export interface RangeTerm {
+  readonly kind: "gt" | "gte" | "lt" | "lte";
+  readonly path: string;
+  readonly bound: number;
+}
+
+export type IndexTerm = EqTerm | RangeTerm;
+
+/** Every member holds. */
+export interface IndexAnd {
+  readonly kind: "and";
+  readonly of: readonly IndexCondition[];
+}
+
+/** At least one member holds. */
+export interface IndexOr {
+  readonly kind: "or";
+  readonly of: readonly IndexCondition[];
+}
+
+/** Plain data (no closures), so it can be inspected, tested and sent to a worker. */
+export type IndexCondition = IndexTerm | IndexAnd | IndexOr;
+
+const RANGE_OPS: Readonly<Record<string, RangeTerm["kind"]>> = { $gt: "gt", $gte: "gte", $lt: "lt", $lte: "lte" };
+
+const isTermScalar = (v: JsonValue | undefined): v is IndexScalar =>
+  typeof v === "string" || typeof v === "number" || typeof v === "boolean";
+
+/** Distinct by type and value (a Set compares primitives that way; 0 and -0 are one value, as in MongoDB). */
+function distinct(values: readonly IndexScalar[]): IndexScalar[] {
+  return [...new Set(values)];
 }
 
 /**
- * Scalars that make a sound term. null is left out on purpose: {f: null}
- * also matches values where f is missing (and array elements without f),
- * which an equality lookup cannot see.
+ * Equality with an array literal: the value equals the array or holds it as
+ * an element; either way its scalar elements are at the path (the index
+ * flattens arrays completely).
  */
-function isTermScalar(v: JsonValue | undefined): v is string | number | boolean {
-  return typeof v === "string" || typeof v === "number" || typeof v === "boolean";
+function arrayLiteralTerms(path: string, arr: readonly JsonValue[], out: IndexCondition[]): void {
+  const scalars = distinct(arr.filter(isTermScalar));
+  for (const v of scalars) out.push({ kind: "eq", path, values: [v] });
 }
 
-function dedupe(values: ReadonlyArray<string | number | boolean>): Array<string | number | boolean> {
-  const seen = new Set<string>();
-  const out: Array<string | number | boolean> = [];
-  for (const v of values) {
-    const k = indexKey(v);
-    if (!seen.has(k)) {
-      seen.add(k);
-      out.push(v);
+/** The terms of one field condition (a literal, or an object of operators). */
+function fieldTerms(path: string, cond: JsonValue, out: IndexCondition[]): void {
+  if (isTermScalar(cond)) {
+    out.push({ kind: "eq", path, values: [cond] });
+    return;
+  }
+  if (Array.isArray(cond)) {
+    arrayLiteralTerms(path, cond, out);
+    return;
+  }
+  if (!isJsonObject(cond)) return; // null: also matches a missing field
+  const keys = Object.keys(cond);
+  if (keys.length === 0 || !keys.every((k) => k.startsWith("$"))) return; // an embedded-document literal
+  for (const op of keys.sort()) {
+    const arg = cond[op] as JsonValue;
+    switch (op) {
+      case "$eq":
+        if (isTermScalar(arg)) out.push({ kind: "eq", path, values: [arg] });
+        else if (Array.isArray(arg)) arrayLiteralTerms(path, arg, out);
+        break;
+      case "$in":
+        // Only all-scalar lists: [] inside would match an empty array, null a missing field.
+        if (Array.isArray(arg) && arg.every(isTermScalar)) out.push({ kind: "eq", path, values: distinct(arg) });
+        break;
+      case "$all":
+        // Every scalar listed must be there ({$all: []} matches nothing, but contributes nothing here).
+        if (Array.isArray(arg)) for (const v of distinct(arg.filter(isTermScalar))) out.push({ kind: "eq", path, values: [v] });
+        break;
+      case "$gt":
+      case "$gte":
+      case "$lt":
+      case "$lte":
+        if (typeof arg === "number" && Number.isFinite(arg)) out.push({ kind: RANGE_OPS[op]!, path, bound: arg });
+        break;
+      default:
+        // $ne, $nin, $not, $exists, $type, $size, $mod, $regex, $options,
+        // $elemMatch: no equality or numeric bound the value must have.
+        break;
     }
   }
-  return out;
 }
 
-/** The term of one field condition (literal, $eq or $in of scalars), or null. */
-function fieldTerm(path: string, cond: JsonValue): IndexTerm | null {
-  if (isTermScalar(cond)) return { path, values: [cond] };
-  if (!isJsonObject(cond)) return null;
-  const keys = Object.keys(cond);
-  if (keys.length === 0 || !keys.every((k) => k.startsWith("$"))) return null; // an embedded-document literal
-  let best: IndexTerm | null = null;
-  const eq = cond["$eq"];
-  if (isTermScalar(eq)) best = { path, values: [eq] };
-  const inValues = cond["$in"];
-  if (Array.isArray(inValues) && inValues.every(isTermScalar)) {
-    const values = dedupe(inValues as Array<string | number | boolean>);
-    if (!best || values.length < best.values.length) best = { path, values };
+function and(of: IndexCondition[]): IndexCondition | null {
+  const flat: IndexCondition[] = [];
+  for (const c of of) {
+    if (c.kind === "and") flat.push(...c.of);
+    else flat.push(c);
   }
-  return best;
+  if (flat.length === 0) return null;
+  return flat.length === 1 ? flat[0]! : { kind: "and", of: flat };
 }
 
-function collectTerms(doc: JsonObject, out: IndexTerm[]): void {
+/** The condition of a query document: its field terms, $and members and $or's; null if none. */
+function documentCondition(doc: JsonObject): IndexCondition | null {
+  const conds: IndexCondition[] = [];
   for (const key of Object.keys(doc).sort()) {
     const v = doc[key] as JsonValue;
     if (key === "$and") {
-      for (const d of v as JsonValue[]) if (isJsonObject(d)) collectTerms(d, out);
+      for (const d of v as JsonValue[]) {
+        const c = isJsonObject(d) ? documentCondition(d) : null;
+        if (c) conds.push(c);
+      }
+    } else if (key === "$or") {
+      const branches: IndexCondition[] = [];
+      let complete = true;
+      for (const d of v as JsonValue[]) {
+        const c = isJsonObject(d) ? documentCondition(d) : null;
+        if (!c) {
+          complete = false; // that branch may match without any term
+          break;
+        }
+        if (c.kind === "or") branches.push(...c.of);
+        else branches.push(c);
+      }
+      if (complete && branches.length > 0) conds.push(branches.length === 1 ? branches[0]! : { kind: "or", of: branches });
     } else if (!key.startsWith("$")) {
-      const t = fieldTerm(key, v);
-      if (t) out.push(t);
+      fieldTerms(key, v, conds);
     }
-    // $or and $nor: not sound (a value may match without satisfying a branch).
+    // $nor: never (a value matches by NOT satisfying its branches).
   }
+  return and(conds);
 }
 
 /**
- * Every sound term of a validated, normalised query, most selective first
- * (fewest values; ties in a fixed order).
+ * The index condition of a validated, normalised query: implied by the query
+ * (every value it matches satisfies the condition); null when the query
+ * implies nothing the index can test. Recursion is bounded by the query's
+ * nesting limit (MAX_QUERY_DEPTH).
  */
-export function deriveIndexTerms(query: JsonObject): IndexTerm[] {
-  const terms: IndexTerm[] = [];
-  collectTerms(query, terms);
-  // Stable sort keeps the (sorted) path order among equals.
-  return terms.sort((a, b) => a.values.length - b.values.length);
+export function deriveIndexCondition(query: JsonObject): IndexCondition | null {
+  return documentCondition(query);
 }
 
-/**
- * Calls `emit` with the index key of every scalar that a term on `path` could
- * compare equal to in `value`: everything the query evaluator (mingo) looks at
- * for {path: x}, and possibly more. It resolves the path exactly as the
- * evaluator does and then flattens arrays completely, so the keys are a
- * superset of what $eq / $in can match. Values that are not JSON objects
- * never match a non-empty query, so they have no keys.
- */
-export function forEachIndexKey(value: unknown, path: string, emit: (key: string) => void): void {
-  if (!isJsonObject(value)) return;
-  const lhs = resolve(value, path, { unwrapArray: true });
-  if (!Array.isArray(lhs)) {
-    if (isTermScalar(lhs as JsonValue)) emit(indexKey(lhs as IndexScalar));
-    return;
+/** The paths a condition tests, each once, in first-use order. */
+export function conditionPaths(c: IndexCondition, out: string[] = []): string[] {
+  if (c.kind === "and" || c.kind === "or") {
+    for (const x of c.of) conditionPaths(x, out);
+  } else if (!out.includes(c.path)) {
+    out.push(c.path);
   }
-  // Iterative: a hostile value may nest arrays deeper than the stack allows.
-  const stack: unknown[] = [lhs];
-  while (stack.length > 0) {
-    const x = stack.pop();
-    if (Array.isArray(x)) {
-      for (const e of x) stack.push(e);
-    } else if (isTermScalar(x as JsonValue)) {
-      emit(indexKey(x as IndexScalar));
-    }
-  }
+  return out;
 }

@@ -157,27 +157,8 @@ test("field names that are Object.prototype members are plain fields", () => {
   matches({ toString: 1 }, [{}, { toString: 1 }], [false, true]);
 });
 
-test("needsValue and indexTerm", () => {
+test("needsValue", () => {
+  // The index condition derived from the query is tested in index-term.test.ts.
   assert.equal(q("").needsValue, false);
   assert.equal(q({ a: 1 }).needsValue, true);
-  assert.deepEqual(q({ a: 1, b: { $in: ["x", "y", "x"] } }).indexTerm, { path: "a", values: [1] });
-  assert.deepEqual(q({ b: { $in: ["x", "y", "x"] } }).indexTerm, { path: "b", values: ["x", "y"] });
-  assert.deepEqual(q({ $and: [{ c: { $eq: true, $gt: 0 } }] }).indexTerm, { path: "c", values: [true] });
-  assert.deepEqual(q({ a: { $in: [1, 2] }, $and: [{ b: { $in: [1, 2, 3] } }, { c: "z" }] }).indexTerm, { path: "c", values: ["z"] });
-  // Not sound, or not a scalar equality: no term.
-  for (const query of [
-    { $or: [{ a: 1 }, { b: 2 }] },
-    { $nor: [{ a: 1 }] },
-    { a: { $not: { $eq: 1 } } },
-    { a: { $elemMatch: { $eq: 1 } } },
-    { a: null },
-    { a: { $in: [1, null] } },
-    { a: { $in: [1, [2]] } },
-    { a: { b: 1 } },
-    { a: [1] },
-    { a: { $gt: 1 } },
-    { a: { $ne: 1 } },
-  ]) {
-    assert.equal(q(query).indexTerm, null, JSON.stringify(query));
-  }
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { compileFilter, type CompiledFilter } from "../../src/filter/index.js";
+import { compileFilter, type CompiledFilter, type IndexCondition } from "../../src/filter/index.js";
 import { FilterIndex } from "../../src/matcher/filter-index.js";
 import { mulberry32 } from "../../src/util/prng.js";
 
@@ -22,22 +22,32 @@ function candidates<T>(index: FilterIndex<T>, value: unknown): T[] {
 
 const sorted = (xs: string[]) => [...xs].sort();
 
+/** The term a filter is filed under first (alone, or as the first of a pair). */
+function lead<T>(index: FilterIndex<T>, id: string): IndexCondition | undefined {
+  const filed = index.filedUnder(id);
+  assert.ok(filed && filed.length === 1, `${id} is filed under one term or pair: ${JSON.stringify(filed)}`);
+  const f = filed[0]!;
+  return f.kind === "and" ? f.of[0] : f;
+}
+
 test("filters without a term are always candidates; others only on their values", () => {
   const index = new FilterIndex<string>();
   index.add("all", filter(""), "all");
   index.add("or", filter({ $or: [{ type: "a" }, { type: "b" }] }), "or");
+  index.add("nor", filter({ $nor: [{ type: "a" }] }), "nor");
   index.add("a", filter({ type: "a" }), "a");
   index.add("ab", filter({ type: { $in: ["a", "b"] }, n: { $gt: 1 } }), "ab");
   index.add("one", filter({ type: 1 }), "one");
-  assert.equal(index.size, 5);
-  assert.deepEqual(sorted(candidates(index, { type: "a" })), ["a", "ab", "all", "or"]);
-  assert.deepEqual(sorted(candidates(index, { type: "b" })), ["ab", "all", "or"]);
-  assert.deepEqual(sorted(candidates(index, { type: "1" })), ["all", "or"], '"1" is not 1');
-  assert.deepEqual(sorted(candidates(index, { type: 1 })), ["all", "one", "or"]);
-  assert.deepEqual(sorted(candidates(index, { type: ["x", "b", "a"] })), ["a", "ab", "all", "or"], "array fields, no duplicates");
-  assert.deepEqual(sorted(candidates(index, {})), ["all", "or"]);
-  assert.deepEqual(sorted(candidates(index, undefined)), ["all", "or"], "not JSON");
-  assert.deepEqual(sorted(candidates(index, "a")), ["all", "or"], "not an object");
+  assert.equal(index.size, 6);
+  assert.deepEqual(sorted(candidates(index, { type: "a", n: 2 })), ["a", "ab", "all", "nor", "or"]);
+  assert.deepEqual(sorted(candidates(index, { type: "a" })), ["a", "all", "nor", "or"], "ab's other term (n > 1) is checked");
+  assert.deepEqual(sorted(candidates(index, { type: "b", n: 2 })), ["ab", "all", "nor", "or"]);
+  assert.deepEqual(sorted(candidates(index, { type: "1" })), ["all", "nor"], '"1" is not 1');
+  assert.deepEqual(sorted(candidates(index, { type: 1 })), ["all", "nor", "one"]);
+  assert.deepEqual(sorted(candidates(index, { type: ["x", "b", "a"], n: [0, 5] })), ["a", "ab", "all", "nor", "or"], "array fields, no duplicates");
+  assert.deepEqual(sorted(candidates(index, {})), ["all", "nor"]);
+  assert.deepEqual(sorted(candidates(index, undefined)), ["all", "nor"], "not JSON");
+  assert.deepEqual(sorted(candidates(index, "a")), ["all", "nor"], "not an object");
 });
 
 test("remove and replace", () => {
@@ -58,12 +68,20 @@ test("remove and replace", () => {
   assert.deepEqual(candidates(index, { type: "a" }), []);
 });
 
-test("a filter with several terms is filed under the rarest one", () => {
-  const index = new FilterIndex<string>();
+test("a filter with several terms is filed under the one rarest in the data, and moves when that changes", () => {
+  // Quick statistics: every value sampled, a short memory.
+  const index = new FilterIndex<string>({ sampleEvery: 1, halfLifeSamples: 500 });
   for (let i = 0; i < 50; i++) index.add(`f${i}`, filter({ type: "click", user: `u${i}` }), `f${i}`);
-  // The filter of user u7 is a candidate, but not every "click" filter (the
-  // first one, added when both postings were empty, is filed under "click").
-  assert.deepEqual(sorted(candidates(index, { type: "click", user: "u7" })), ["f0", "f7"]);
+  // Every value is a click of some user: "click" is the worse term, whatever the postings say.
+  for (let n = 0; n < 2000; n++) candidates(index, { type: "click", user: `u${n % 1000}` });
+  for (let i = 0; i < 50; i++) assert.deepEqual(lead(index, `f${i}`), { kind: "eq", path: "user", values: [`u${i}`] });
+  assert.deepEqual(sorted(candidates(index, { type: "click", user: "u7" })), ["f7"]);
+  // Now users u0..u49 are in every value and "click" in none: the filters move.
+  const everyone = Array.from({ length: 50 }, (_, i) => `u${i}`);
+  for (let n = 0; n < 5000; n++) candidates(index, { type: "view", user: everyone });
+  for (let i = 0; i < 50; i++) assert.deepEqual(lead(index, `f${i}`), { kind: "eq", path: "type", values: ["click"] });
+  assert.ok(index.stats().refiled >= 100);
+  assert.deepEqual(sorted(candidates(index, { type: "click", user: "u7" })), ["f7"], "the user term is now a check");
 });
 
 test("property: candidates are a superset of the matches, equal to brute force after matching", () => {
@@ -129,7 +147,7 @@ test("property: candidates are a superset of the matches, equal to brute force a
   for (let i = 0; i < 400; i += 7) index.remove(`f${i}`);
   for (let i = 0; i < 400; i += 7) index.add(`f${i}`, filters[i] as CompiledFilter, i);
   assert.equal(index.size, 400);
-  assert.ok(filters.filter((f) => f.indexTerm !== null).length > 150, "most random filters have a term");
+  assert.ok(filters.filter((f) => f.indexCondition !== null).length > 150, "most random filters have a term");
 
   let totalCandidates = 0;
   let totalMatches = 0;
