@@ -11,10 +11,12 @@ import { fileURLToPath } from "node:url";
 
 /** name -> node flags, full-size arguments, tiny arguments. */
 export const BENCHMARKS = {
-  "matcher-index": { flags: [], full: [], smoke: ["200", "100"] },
+  matcher: { flags: [], full: ["50000", "1000", "10000", "100000"], smoke: ["300", "100"] },
   predicate: { flags: [], full: [], smoke: ["100", "2", "2"] },
   "match-workers": { flags: [], full: ["100000", "10000", "1", "2"], smoke: ["1000", "50", "1", "2"] },
   pipeline: { flags: [], full: [], smoke: ["2000", "0.1"] },
+  "live-latency": { flags: [], full: ["1000", "5000", "20"], smoke: ["20", "200", "2"] },
+  "fanout-memory": { flags: ["--expose-gc"], full: ["50000", "1000", "200"], smoke: ["200", "20", "10"] },
   "stalled-clients": { flags: ["--expose-gc"], full: [], smoke: ["4", "200"] },
   "console-rows": { flags: [], full: [], smoke: ["300"] },
 };
