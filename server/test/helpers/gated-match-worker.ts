@@ -8,7 +8,9 @@ import { parentPort } from "node:worker_threads";
 const dir = process.env.GATED_WORKER_DIR!;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 let gated = true;
-const port = parentPort!;
+// `node --test` runs every file of the test folder: outside a worker this is not a test, and does nothing.
+if (!parentPort) process.exit(0);
+const port = parentPort;
 const on = port.on.bind(port);
 // Wrap the worker's own listener (see exiting-match-worker.ts for why not a second one).
 port.on = ((event: string, listener: (msg: { type: string }) => void) =>
