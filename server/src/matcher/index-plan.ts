@@ -45,6 +45,8 @@ export class PlanNode {
   readonly values: readonly Scalar[];
   readonly counters: readonly TermCounter[];
   readonly set: ReadonlySet<Scalar> | null;
+  /** EQ with one value: that value (read without touching `values`: checks run per candidate). */
+  readonly single: Scalar | undefined;
   /** RANGE: a number > bound (lower, exclusive), >= (lower, inclusive), < or <=. */
   readonly lower: boolean;
   readonly inclusive: boolean;
@@ -66,6 +68,7 @@ export class PlanNode {
     this.values = values;
     this.counters = counters;
     this.set = values.length > SET_ABOVE ? new Set(values) : null;
+    this.single = values.length === 1 ? values[0] : undefined;
     this.lower = lower;
     this.inclusive = inclusive;
     this.bound = bound;
@@ -231,6 +234,11 @@ export function mayHold(n: PlanNode, value: object, epoch: number): boolean {
   }
   const keys = p.keys;
   const count = p.keyCount;
+  const single = n.single;
+  if (single !== undefined) {
+    for (let i = 0; i < count; i++) if (keys[i] === single) return true;
+    return false;
+  }
   const set = n.set;
   if (set !== null) {
     for (let i = 0; i < count; i++) if (set.has(keys[i]!)) return true;
