@@ -21,8 +21,10 @@ import type { Scalar } from "./value-path.js";
 const SET_ABOVE = 8;
 /**
  * The cost of a pair is share(first) * (share(second) + SUB_LOOKUP): a value
- * holding the first term pays a lookup of the second path, shared by the
- * filters filed there, before any of them is reached.
+ * holding the first term pays a lookup of the second path before any filter
+ * filed there is reached. That lookup is shared by the filters filed there,
+ * so per filter it is a fraction of what reaching a filter costs; measured on
+ * bench/matcher.mjs, 0.02-0.3 differ by less than the noise.
  */
 const SUB_LOOKUP = 0.1;
 /** Pairs are formed among this many cheapest terms of an "and" (bounds the work for huge queries). */
