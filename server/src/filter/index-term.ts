@@ -171,13 +171,3 @@ function documentCondition(doc: JsonObject): IndexCondition | null {
 export function deriveIndexCondition(query: JsonObject): IndexCondition | null {
   return documentCondition(query);
 }
-
-/** The paths a condition tests, each once, in first-use order. */
-export function conditionPaths(c: IndexCondition, out: string[] = []): string[] {
-  if (c.kind === "and" || c.kind === "or") {
-    for (const x of c.of) conditionPaths(x, out);
-  } else if (!out.includes(c.path)) {
-    out.push(c.path);
-  }
-  return out;
-}

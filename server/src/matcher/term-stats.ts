@@ -89,29 +89,23 @@ export class TermStats {
 /**
  * The recent numbers of one path (the largest and the smallest number of each
  * sampled value, NaN when it had none), for the share of values that satisfy
- * a bound. The sorted copies that answer hits() are refreshed only after
- * RESORT_AFTER new samples: an estimate a few samples old is as good, and a
- * sort per sample would cost more than the sampling.
+ * a bound. Each side's sorted copy, which answers hits(), is refreshed only
+ * when asked for after RESORT_AFTER new samples: an estimate a few dozen
+ * samples old is as good, and a sort per sample would cost more than the
+ * sampling.
  */
 export class NumberRing {
-  static readonly RESORT_AFTER = 32;
-  readonly #max = new Float64Array(RANGE_RING);
-  readonly #min = new Float64Array(RANGE_RING);
-  readonly #sortedMaxBuf = new Float64Array(RANGE_RING);
-  readonly #sortedMinBuf = new Float64Array(RANGE_RING);
-  #sortedMax: Float64Array | null = null;
-  #sortedMin: Float64Array | null = null;
+  static readonly RESORT_AFTER = 64;
+  readonly #max = new NumberSide();
+  readonly #min = new NumberSide();
   #next = 0;
   #filled = 0;
-  /** Samples recorded since the sorted copies were made. */
-  #unsorted = 0;
 
   record(has: boolean, max: number, min: number): void {
-    this.#max[this.#next] = has ? max : Number.NaN;
-    this.#min[this.#next] = has ? min : Number.NaN;
+    this.#max.set(this.#next, has ? max : Number.NaN);
+    this.#min.set(this.#next, has ? min : Number.NaN);
     this.#next = (this.#next + 1) % RANGE_RING;
     if (this.#filled < RANGE_RING) this.#filled++;
-    this.#unsorted++;
   }
 
   get filled(): number {
@@ -125,18 +119,34 @@ export class NumberRing {
    */
   hits(lower: boolean, bound: number, inclusive: boolean): number {
     if (this.#filled === 0) return 0;
-    if (this.#sortedMax === null || this.#unsorted >= NumberRing.RESORT_AFTER) {
-      this.#sortedMax = sortedNumbers(this.#max, this.#filled, this.#sortedMaxBuf);
-      this.#sortedMin = sortedNumbers(this.#min, this.#filled, this.#sortedMinBuf);
-      this.#unsorted = 0;
-    }
     if (lower) {
-      const s = this.#sortedMax;
+      const s = this.#max.sorted(this.#filled);
       // Count of x with x > bound (x >= bound): s is ascending, NaNs removed.
       return s.length - (inclusive ? firstAtLeast(s, bound) : firstAbove(s, bound));
     }
-    const s = this.#sortedMin!;
+    const s = this.#min.sorted(this.#filled);
     return inclusive ? firstAbove(s, bound) : firstAtLeast(s, bound);
+  }
+}
+
+/** One side of a NumberRing: the recorded numbers and a sorted copy. */
+class NumberSide {
+  readonly #xs = new Float64Array(RANGE_RING);
+  readonly #buf = new Float64Array(RANGE_RING);
+  #sorted: Float64Array | null = null;
+  #unsorted = 0;
+
+  set(i: number, x: number): void {
+    this.#xs[i] = x;
+    this.#unsorted++;
+  }
+
+  sorted(filled: number): Float64Array {
+    if (this.#sorted === null || this.#unsorted >= NumberRing.RESORT_AFTER) {
+      this.#sorted = sortedNumbers(this.#xs, filled, this.#buf);
+      this.#unsorted = 0;
+    }
+    return this.#sorted;
   }
 }
 
