@@ -13,6 +13,7 @@
 //                        one socket each needs an fd on both sides, and `ulimit -n` is checked)
 //   BENCH_PER_SESSION    HTTP/2 streams per client session (default 1000)
 //   BENCH_MATCHES        K, tenants per message (default 3)
+//   BENCH_SERVER_ARGS    extra node flags for the server, e.g. "--max-semi-space-size=1"
 //   BENCH_HEAP_SNAPSHOT  write heap snapshots of the server to this file (everyone subscribed) and to
 //                        *.before.heapsnapshot (nobody yet): compare them with bench/lib/heap-summary.mjs
 //
@@ -41,7 +42,7 @@ if (SSE_H1 + 200 > nofile) {
   process.exit(2);
 }
 
-const server = await startServerChild({ heartbeatMs: 600_000 });
+const server = await startServerChild({ heartbeatMs: 600_000, nodeArgs: (process.env.BENCH_SERVER_ARGS ?? "").split(" ").filter((a) => a !== "") });
 const topic = "fanout";
 const url = new URL(server.url);
 

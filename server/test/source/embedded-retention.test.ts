@@ -130,3 +130,27 @@ test("start() applies retention every 30 seconds until close()", async (t) => {
   t.mock.timers.tick(60_000);
 });
 
+
+test("retention in bounded steps deletes at most that many per partition per step and ends where applyRetention would", async () => {
+  const clock = { now: T };
+  const a = openLog(clock, { retentionMs: 1_000 });
+  const b = openLog(clock, { retentionMs: 1_000 });
+  for (const log of [a, b]) {
+    await log.produce("t", Array.from({ length: 25 }, (_, i) => at(T - 5_000 + i)));
+    await log.produce("t", Array.from({ length: 7 }, (_, i) => ({ ...at(T - 5_000 + i), partition: 1 })));
+    await log.produce("t", [at(T), { ...at(T), partition: 1 }]);
+  }
+  const steps: Array<{ deleted: number; more: boolean }> = [];
+  for (;;) {
+    const s = a.retentionStep(10);
+    steps.push(s);
+    if (!s.more) break;
+  }
+  // Partition 0 has 25 to delete, partition 1 has 7: 10 + 7, then 10, then 5.
+  assert.deepEqual(steps, [{ deleted: 17, more: true }, { deleted: 10, more: true }, { deleted: 5, more: false }]);
+  assert.deepEqual(b.applyRetention(), { deletedMessages: 32 });
+  assert.deepEqual((await a.describeTopic("t")).partitions, (await b.describeTopic("t")).partitions);
+  assert.deepEqual(a.retentionStep(10), { deleted: 0, more: false });
+  await a.close();
+  await b.close();
+});

@@ -275,6 +275,58 @@ describe("KafkaSource", () => {
     }
   });
 
+  it("a read right after the news of a long poll is served by what the poll fetched, aborted transactions still hidden", async () => {
+    const t = topic("prefetch");
+    await createTestTopic(t, 1);
+    const tx = foreignProducer(uniqueTopic("gs-test-prefetch-txn"));
+    const plain = foreignProducer();
+    await plain.send({ messages: [message(t, 0, "before")] });
+    // Like a matcher's reader: on news, read from where it got to.
+    const seen: string[] = [];
+    let position = 1;
+    let reading = Promise.resolve();
+    const stop = source.watch({
+      onAppend: (name, p) => {
+        if (name !== t || p !== 0) return;
+        reading = reading.then(async () => {
+          for (;;) {
+            const batch = await source.read(t, 0, position, 100);
+            if (batch.length === 0) return;
+            for (const r of batch) seen.push(text(r.value)!);
+            position = batch.at(-1)!.offset + 1;
+          }
+        });
+      },
+    });
+    try {
+      const hitsBefore = source.readsFromLongPolls;
+      // Until the first poll has taken stock, appends are not news: keep writing plain records until one is heard.
+      let n = 0;
+      while (seen.length === 0) {
+        await plain.send({ messages: [message(t, 0, `p${n++}`)] });
+        await waitUntil("a first read", () => seen.length > 0, 300).catch(() => {});
+      }
+      const expected = Array.from({ length: n }, (_, i) => `p${i}`);
+      for (const [values, outcome] of [[["a1", "a2"], "abort"], [["c1"], "commit"], [["a3"], "abort"], [["c2", "c3"], "commit"]] as const) {
+        const transaction = await tx.beginTransaction();
+        await transaction.send({ messages: values.map((v) => message(t, 0, v)) });
+        if (outcome === "commit") await transaction.commit();
+        else await transaction.abort();
+        if (outcome === "commit") expected.push(...values);
+        await plain.send({ messages: [message(t, 0, `after-${values[0]}`)] });
+        expected.push(`after-${values[0]}`);
+      }
+      await waitUntil("every visible record read", () => seen.length >= expected.length, 10_000);
+      await reading;
+      assert.deepEqual(seen, expected);
+      assert.ok(source.readsFromLongPolls > hitsBefore, "some reads used the long polls' responses");
+    } finally {
+      stop();
+      await tx.close();
+      await plain.close();
+    }
+  });
+
   it("hides aborted transactions and markers; committed transactional records are read; ends are last stable offsets", async () => {
     const t = topic("txn");
     await createTestTopic(t, 1);

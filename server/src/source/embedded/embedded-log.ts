@@ -45,6 +45,8 @@ export interface EmbeddedLogOptions {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const RETENTION_INTERVAL_MS = 30_000;
+/** Messages one retention step deletes per partition at most, between turns of the event loop. */
+const RETENTION_STEP = 2_000;
 
 export class EmbeddedLog implements Source {
   readonly kind = "embedded";
@@ -58,6 +60,8 @@ export class EmbeddedLog implements Source {
   readonly #defaultPartitions: number;
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
+  /** A retention run in steps (see retention.ts), while one is under way. */
+  #retaining: NodeJS.Immediate | undefined;
 
   constructor(options: EmbeddedLogOptions) {
     this.#defaultPartitions = options.defaultPartitions ?? 4;
@@ -75,28 +79,44 @@ export class EmbeddedLog implements Source {
     this.#retention = new Retention(this.#db, this.#s, { retentionMs, retentionBytes });
   }
 
-  /** Starts applying retention every 30 s; the timer does not keep the process alive. */
+  /**
+   * Starts applying retention every 30 s, in bounded steps with the event
+   * loop running between them; the timer does not keep the process alive.
+   */
   start(): void {
     if (this.#timer !== undefined) return;
     this.#timer = setInterval(() => {
-      try {
-        this.applyRetention();
-      } catch (err) {
-        log.error("embedded log retention failed", { err });
-      }
+      if (this.#retaining === undefined) this.#retentionStep();
     }, RETENTION_INTERVAL_MS);
     this.#timer.unref();
+  }
+
+  #retentionStep(): void {
+    this.#retaining = undefined;
+    try {
+      if (this.#retention.step(this.#now(), RETENTION_STEP).more) this.#retaining = setImmediate(() => this.#retentionStep());
+    } catch (err) {
+      log.error("embedded log retention failed", { err });
+    }
   }
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    clearImmediate(this.#retaining);
+    this.#retaining = undefined;
     this.#appends.cancel();
     if (this.#db.open) this.#db.close();
   }
 
+  /** Applies retention now, all of it (tests, tools); the server's timer does it in steps. */
   applyRetention(): { deletedMessages: number } {
     return { deletedMessages: this.#retention.apply(this.#now()) };
+  }
+
+  /** One bounded step of retention (what the timer runs, turn by turn). */
+  retentionStep(maxMessages = RETENTION_STEP): { deleted: number; more: boolean } {
+    return this.#retention.step(this.#now(), maxMessages);
   }
 
   /**

@@ -8,6 +8,11 @@
 //    retentionBytes of payload (key + value + encoded headers).
 // The newest message is always kept, as Kafka keeps its active segment, so a
 // partition's last offset and timestamp survive.
+//
+// The server applies it in steps of at most a few thousand messages, one
+// short transaction each, and lets the event loop run between steps: a
+// partition with half a minute of a busy feed to delete would otherwise hold
+// the (single) thread, and every live delivery, for hundreds of milliseconds.
 
 import type { Db } from "./schema.js";
 import type { PartitionRow, Statements } from "./statements.js";
@@ -22,7 +27,7 @@ export interface RetentionPolicy {
 export class Retention {
   readonly #s: Statements;
   readonly #policy: RetentionPolicy;
-  readonly #trim: (p: PartitionRow, now: number) => number;
+  readonly #trim: (p: PartitionRow, now: number, maxMessages: number) => number;
 
   constructor(db: Db, statements: Statements, policy: RetentionPolicy) {
     this.#s = statements;
@@ -34,14 +39,33 @@ export class Retention {
 
   /** Applies the policy to every partition; returns how many messages it deleted. */
   apply(now: number): number {
-    const { retentionMs, retentionBytes } = this.#policy;
-    if (retentionMs === 0 && retentionBytes === 0) return 0;
     let deleted = 0;
-    for (const p of this.#s.retentionCandidates.all()) deleted += this.#trim(p, now);
-    return deleted;
+    for (;;) {
+      const s = this.step(now, Infinity);
+      deleted += s.deleted;
+      if (!s.more) return deleted;
+    }
   }
 
-  #trimPartition(p: PartitionRow, now: number): number {
+  /**
+   * One bounded step: deletes at most `maxMessages` messages of each
+   * partition. `more` says whether some partition had more to delete (call
+   * again; the end state is the same as apply()'s).
+   */
+  step(now: number, maxMessages: number): { deleted: number; more: boolean } {
+    const { retentionMs, retentionBytes } = this.#policy;
+    if (retentionMs === 0 && retentionBytes === 0) return { deleted: 0, more: false };
+    let deleted = 0;
+    let more = false;
+    for (const p of this.#s.retentionCandidates.all()) {
+      const n = this.#trim(p, now, maxMessages);
+      deleted += n;
+      if (n >= maxMessages) more = true;
+    }
+    return { deleted, more };
+  }
+
+  #trimPartition(p: PartitionRow, now: number, maxMessages: number): number {
     const { retentionMs, retentionBytes } = this.#policy;
     const last = p.next_offset - 1;
     // The messages before the first whose running maximum timestamp reaches
@@ -54,12 +78,14 @@ export class Retention {
 
     let start = p.start_offset;
     let bytes = p.bytes;
+    let count = 0;
     for (const m of this.#s.messageSizesFrom.iterate(p.topic, p.partition, p.start_offset)) {
       const tooOld = m.offset < keepFromAge;
       const tooBig = retentionBytes > 0 && bytes > retentionBytes;
-      if (m.offset >= last || !(tooOld || tooBig)) break;
+      if (m.offset >= last || !(tooOld || tooBig) || count >= maxMessages) break;
       bytes -= m.size;
       start = m.offset + 1;
+      count++;
     }
     if (start === p.start_offset) return 0;
     const deleted = this.#s.deleteBefore.run(p.topic, p.partition, start).changes;

@@ -11,13 +11,14 @@
 // The long polls use a connection pool of their own: a broker answers the
 // requests of one connection in order, so a waiting Fetch on the reader's
 // connection would hold up every read, metadata and ListOffsets call behind
-// it for up to maxWaitTime. The records a long poll returns are not used
-// (the readers read): it asks for at most 1 byte per partition, and the
-// broker sends one batch at most (KIP-74).
+// it for up to maxWaitTime. The records a long poll returns are kept for the
+// read its news causes (prefetch.ts): the reader that is told reads from the
+// same offset right away and gets them without a second Fetch.
 
 import { ConnectionPool, FetchIsolationLevels } from "@platformatic/kafka";
 import type { Logger } from "../../util/log.js";
 import { withDeadline, type ReaderConsumer } from "./clients.js";
+import type { Prefetched } from "./prefetch.js";
 
 /** How long the broker holds a long poll without news (it answers at once when there is some). */
 const WAIT_MS = 1_000;
@@ -25,6 +26,8 @@ const WAIT_MS = 1_000;
 const RETRY_MS = 500;
 /** Partitions one long poll watches at most; more are left to the metadata poll (bounded request size). */
 const MAX_PARTITIONS = 2_000;
+/** Bytes a long poll asks for, in all and per partition: as much as a read asks for (fetch.ts). */
+const MAX_BYTES = 1 << 20;
 
 export interface PollTarget {
   readonly name: string;
@@ -48,17 +51,20 @@ export class AppendPoller {
   readonly #pool: ConnectionPool;
   readonly #onEnd: (topic: string, partition: number, end: number) => void;
   readonly #log: Logger;
+  readonly #prefetched: Prefetched | undefined;
   /** By leader node: "topicId:partition" -> what is watched there. */
   #byNode = new Map<number, Map<string, Watched>>();
   readonly #loops = new Map<number, Promise<void>>();
   #closed = false;
   #sleepers = new Set<() => void>();
 
-  constructor(consumer: ReaderConsumer, pool: ConnectionPool, onEnd: (topic: string, partition: number, end: number) => void, log: Logger) {
+  /** @param prefetched where responses with records are kept for the reads they cause (none: not kept). */
+  constructor(consumer: ReaderConsumer, pool: ConnectionPool, onEnd: (topic: string, partition: number, end: number) => void, log: Logger, prefetched?: Prefetched) {
     this.#consumer = consumer;
     this.#pool = pool;
     this.#onEnd = onEnd;
     this.#log = log;
+    this.#prefetched = prefetched;
   }
 
   /** Replaces what is watched (after each metadata poll); offsets already past the given ends are kept. */
@@ -98,6 +104,7 @@ export class AppendPoller {
   close(): Promise<void> {
     this.#closed = true;
     this.#byNode = new Map();
+    this.#prefetched?.clear();
     for (const wake of this.#sleepers) wake();
     return new Promise<void>((resolve) => this.#pool.close(() => resolve()));
   }
@@ -124,11 +131,11 @@ export class AppendPoller {
           connectionPool: this.#pool,
           minBytes: 1,
           maxWaitTime: WAIT_MS,
-          maxBytes: 1,
+          maxBytes: MAX_BYTES,
           isolationLevel: FetchIsolationLevels.READ_COMMITTED,
           topics: [...byTopic].map(([topicId, list]) => ({
             topicId,
-            partitions: list.map((w) => ({ partition: w.partition, fetchOffset: BigInt(w.offset), currentLeaderEpoch: -1, lastFetchedEpoch: -1, partitionMaxBytes: 1 })),
+            partitions: list.map((w) => ({ partition: w.partition, fetchOffset: BigInt(w.offset), currentLeaderEpoch: -1, lastFetchedEpoch: -1, partitionMaxBytes: MAX_BYTES })),
           })),
         }));
       } catch (err) {
@@ -137,6 +144,7 @@ export class AppendPoller {
         await this.#sleep(RETRY_MS);
         continue;
       }
+      this.#prefetched?.prune();
       for (const t of res.responses) {
         for (const p of t.partitions) {
           const w = watched.get(`${t.topicId}:${p.partitionIndex}`);
@@ -149,6 +157,8 @@ export class AppendPoller {
           }
           const end = Number(p.lastStableOffset);
           if (end > w.offset) {
+            // Kept before the news goes out: the listener reads at once.
+            if ((p.records?.length ?? 0) > 0) this.#prefetched?.put(w.name, w.id, w.partition, w.offset, p);
             w.offset = end;
             this.#onEnd(w.name, w.partition, end);
           }

@@ -13,6 +13,7 @@ import { hasApiError, isStaleMetadata, KafkaCallTimeoutError } from "./errors.js
 import { partitionOffsets } from "./offsets.js";
 import { decodePartition, type FetchedPartition } from "./records.js";
 import { describeTopic, type TopicInfo } from "./topics.js";
+import type { Prefetched } from "./prefetch.js";
 
 /** Bytes asked for per Fetch by read(); the broker sends at least one whole batch anyway. */
 const READ_MAX_BYTES = 1 << 20;
@@ -36,6 +37,7 @@ export async function readPartition(
   offset: number,
   maxRecords: number,
   mode: ReadMode,
+  prefetched?: Prefetched,
 ): Promise<SourceRecord[]> {
   let info = await describeTopic(consumer, topic);
   validatePartition(topic, partition, info.partitions);
@@ -48,7 +50,8 @@ export async function readPartition(
   while (out.length < maxRecords) {
     let p: FetchedPartition;
     try {
-      p = await fetchOnce(consumer, info, partition, position, maxBytes);
+      // A long poll may have fetched this very range a moment ago (prefetch.ts).
+      p = (mode === "range" ? prefetched?.take(topic, info.id, partition, position) : undefined) ?? (await fetchOnce(consumer, info, partition, position, maxBytes));
     } catch (err) {
       if (hasApiError(err, "OFFSET_OUT_OF_RANGE")) {
         // Below the log start (retention) or past the high watermark.

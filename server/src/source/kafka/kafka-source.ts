@@ -24,6 +24,7 @@ import { resolveOptions, type KafkaSourceOptions, type ResolvedOptions } from ".
 import { Publisher } from "./produce.js";
 import { describeTopic, listTopicNames } from "./topics.js";
 import { Watcher } from "./watcher.js";
+import { Prefetched } from "./prefetch.js";
 
 /** readAt reads a range when it holds at most this many records per wanted one (plus slack). */
 const RANGE_DENSITY = 32;
@@ -36,6 +37,8 @@ export class KafkaSource implements Source {
   readonly #clients: KafkaClients;
   readonly #publisher: Publisher;
   readonly #watcher: Watcher;
+  /** What the long polls fetched, for the reads their news causes. */
+  readonly #prefetched = new Prefetched();
   #closing: Promise<void> | undefined;
 
   constructor(options: KafkaSourceOptions) {
@@ -50,7 +53,13 @@ export class KafkaSource implements Source {
       (err) => this.#explain(err),
       // The long polls for appends get connections of their own (see AppendPoller).
       () => new ConnectionPool(`${this.#options.clientId}-appends`, baseOptions(this.#options)),
+      this.#prefetched,
     );
+  }
+
+  /** Reads served by what a long poll had fetched (no Fetch of their own). */
+  get readsFromLongPolls(): number {
+    return this.#prefetched.hits;
   }
 
   /** The bootstrap brokers, as given. */
@@ -97,7 +106,7 @@ export class KafkaSource implements Source {
         validatePartition(topic, partition, info.partitions);
         return [];
       }
-      return readPartition(this.#clients.consumer, topic, partition, offset, maxRecords, "range");
+      return readPartition(this.#clients.consumer, topic, partition, offset, maxRecords, "range", this.#prefetched);
     });
   }
 

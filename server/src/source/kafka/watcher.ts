@@ -18,6 +18,7 @@ import { endOffsets } from "./offsets.js";
 import { describeTopics, listTopicNames } from "./topics.js";
 import { AppendPoller, type PollTarget } from "./append-poller.js";
 import type { ConnectionPool } from "@platformatic/kafka";
+import type { Prefetched } from "./prefetch.js";
 
 /** At most one warning per this long while polls keep failing. */
 const WARN_EVERY_MS = 30_000;
@@ -59,13 +60,24 @@ export class Watcher {
   /** Creates the long polls' own connection pool; absent: no long polls (the poll reports appends). */
   readonly #longPollPool: (() => ConnectionPool) | undefined;
 
-  constructor(clients: KafkaClients, intervalMs: number, log: Logger, explain: (err: unknown) => unknown, longPollPool?: () => ConnectionPool) {
+  readonly #prefetched: Prefetched | undefined;
+
+  constructor(
+    clients: KafkaClients,
+    intervalMs: number,
+    log: Logger,
+    explain: (err: unknown) => unknown,
+    longPollPool?: () => ConnectionPool,
+    /** Where the long polls keep what they fetched, for the reads that follow (prefetch.ts). */
+    prefetched?: Prefetched,
+  ) {
     this.#clients = clients;
     this.#intervalMs = intervalMs;
     this.#log = log;
     this.#explain = explain;
     this.#listeners = new Listeners(log, "Kafka source");
     this.#longPollPool = longPollPool;
+    this.#prefetched = prefetched;
   }
 
   add(listener: SourceListener): () => void {
@@ -118,7 +130,7 @@ export class Watcher {
     this.#known = new Map();
     this.#baselined = false;
     if (this.#longPollPool !== undefined) {
-      this.#poller = new AppendPoller(this.#clients.consumer, this.#longPollPool(), (t, p, end) => this.#longPolled(t, p, end), this.#log);
+      this.#poller = new AppendPoller(this.#clients.consumer, this.#longPollPool(), (t, p, end) => this.#longPolled(t, p, end), this.#log, this.#prefetched);
     }
     this.#schedule(0);
   }
