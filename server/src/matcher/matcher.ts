@@ -168,7 +168,7 @@ export class Matcher {
     if (!t) {
       let skips = this.skipCounts.get(meta.name);
       if (!skips) this.skipCounts.set(meta.name, (skips = { nonJson: 0, badKey: 0 }));
-      t = { name: meta.name, streams: new Set(), skips, readers: new Map() };
+      t = { streams: new Set(), skips, readers: new Map() };
       this.topics.set(meta.name, t);
     }
     // A member is offered its topic again when the topic got more partitions:

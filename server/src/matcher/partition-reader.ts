@@ -13,7 +13,6 @@ import type { MatchPool } from "./match-pool.js";
 import type { MatcherStream, SkipCounts } from "./types.js";
 
 export interface TopicMembers {
-  readonly name: string;
   readonly streams: Set<MatcherStream>;
   readonly skips: SkipCounts;
 }
