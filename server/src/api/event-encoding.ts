@@ -21,6 +21,7 @@ import type { Engine } from "../pipeline/engine.js";
 import type { ActiveStream } from "../pipeline/streams.js";
 import { responseOf, type SubscribeOut } from "./grep-service.js";
 import { payloadOf } from "./payload.js";
+import { varintSize, writeVarint } from "../util/varint.js";
 
 export type Codec = "proto" | "json";
 
@@ -79,45 +80,28 @@ const TAG_ID = (1 << 3) | 2;
 const TAG_EPOCH = 2 << 3;
 const TAG_SEQ = 3 << 3;
 
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    len++;
-  }
-  return len;
-}
-
-function putVarint(out: Uint8Array, at: number, n: number): number {
-  while (n >= 0x80) {
-    out[at++] = (n % 0x80) | 0x80;
-    n = Math.floor(n / 0x80);
-  }
-  out[at++] = n;
-  return at;
-}
 
 export function protoEvent(id: string, epoch: number, seq: number, record: SourceRecord): Uint8Array {
   const p = partsOf(record);
   const tail = (p.proto ??= toBinary(EventSchema, recordEvent(record)));
   // Event IDs are base64url: one byte per character.
-  const head = 1 + varintLength(id.length) + id.length + (epoch === 0 ? 0 : 1 + varintLength(epoch)) + (seq === 0 ? 0 : 1 + varintLength(seq));
+  const head = 1 + varintSize(id.length) + id.length + (epoch === 0 ? 0 : 1 + varintSize(epoch)) + (seq === 0 ? 0 : 1 + varintSize(seq));
   const eventLength = head + tail.length;
-  const out = new Uint8Array(1 + varintLength(eventLength) + eventLength);
+  const out = new Uint8Array(1 + varintSize(eventLength) + eventLength);
   let at = 0;
   out[at++] = TAG_EVENT;
-  at = putVarint(out, at, eventLength);
+  at = writeVarint(out, at, eventLength);
   out[at++] = TAG_ID;
-  at = putVarint(out, at, id.length);
+  at = writeVarint(out, at, id.length);
   for (let i = 0; i < id.length; i++) out[at++] = id.charCodeAt(i);
   // proto3 leaves out fields that hold their default (0), as toBinary does.
   if (epoch !== 0) {
     out[at++] = TAG_EPOCH;
-    at = putVarint(out, at, epoch);
+    at = writeVarint(out, at, epoch);
   }
   if (seq !== 0) {
     out[at++] = TAG_SEQ;
-    at = putVarint(out, at, seq);
+    at = writeVarint(out, at, seq);
   }
   out.set(tail, at);
   return out;

@@ -3,6 +3,8 @@
 // varint seq. The stream id inside lets the server reject an ID that belongs
 // to another filter instead of silently resuming at a wrong place.
 
+import { writeVarint } from "../util/varint.js";
+
 const VERSION = 1;
 
 export interface EventAddress {
@@ -45,15 +47,6 @@ function prefixOf(streamId: string): string {
 /** Scratch for the varints: at most 8 bytes each (2^53). */
 const scratch = new Uint8Array(16);
 
-function putVarint(at: number, n: number): number {
-  // Numbers up to 2^53: use division, not bit operators (which are 32-bit).
-  while (n >= 0x80) {
-    scratch[at++] = (n % 0x80) | 0x80;
-    n = Math.floor(n / 0x80);
-  }
-  scratch[at++] = n;
-  return at;
-}
 
 /** base64url without padding of scratch[0, len). */
 function tail64(len: number): string {
@@ -74,7 +67,7 @@ function tail64(len: number): string {
 }
 
 export function encodeEventId(a: EventAddress): string {
-  return prefixOf(a.streamId) + tail64(putVarint(putVarint(0, a.epoch), a.seq));
+  return prefixOf(a.streamId) + tail64(writeVarint(scratch, writeVarint(scratch, 0, a.epoch), a.seq));
 }
 
 export function decodeEventId(id: string): EventAddress {

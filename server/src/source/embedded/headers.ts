@@ -2,29 +2,14 @@
 // name's length, the name, the value's length, the value, lengths as unsigned
 // LEB128 varints (one byte below 128). No headers is stored as NULL.
 
+import { varintSize, writeVarint } from "../../util/varint.js";
+
 export type Headers = ReadonlyArray<readonly [string, Uint8Array]>;
 
 const NO_HEADERS: Headers = Object.freeze([]);
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 0x80);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(out: Uint8Array, pos: number, n: number): number {
-  while (n >= 0x80) {
-    out[pos++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 0x80);
-  }
-  out[pos++] = n;
-  return pos;
-}
 
 export function encodeHeaders(headers: Headers | undefined): Uint8Array | null {
   if (headers === undefined || headers.length === 0) return null;
