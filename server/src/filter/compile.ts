@@ -43,6 +43,12 @@ export interface CompiledFilter {
    * filter is then a candidate for every value.
    */
   readonly indexCondition: IndexCondition | null;
+  /**
+   * The query says no more than indexCondition on values whose tested paths
+   * run through objects only (no arrays): there the index can decide the
+   * match from the keys it extracted, without matchesValue (index-term.ts).
+   */
+  readonly indexExact: boolean;
 }
 
 const isEmptyQueryText = (s: string): boolean => s.trim() === "";
@@ -75,6 +81,7 @@ export function compileFilter(input: FilterSpec): CompiledFilter {
   let query: JsonObject = {};
   let matchesValue: (v: unknown) => boolean = () => true;
   let indexCondition: IndexCondition | null = null;
+  let indexExact = false;
   if (!isEmptyQueryText(spec.query)) {
     const validated = validateQuery(parseJsonText(spec.query, "query", MAX_QUERY_BYTES, MAX_QUERY_DEPTH));
     query = validated.query;
@@ -83,7 +90,7 @@ export function compileFilter(input: FilterSpec): CompiledFilter {
       // with this stream id behaves the same.
       const normalised = JSON.parse(canonicalJson(query)) as JsonObject;
       matchesValue = compileQuery(normalised, validated.regexes);
-      indexCondition = deriveIndexCondition(normalised);
+      ({ condition: indexCondition, exact: indexExact } = deriveIndexCondition(normalised));
     }
   }
   const needsValue = Object.keys(query).length > 0;
@@ -112,5 +119,6 @@ export function compileFilter(input: FilterSpec): CompiledFilter {
     matchesValue,
     project: projection.project,
     indexCondition,
+    indexExact,
   };
 }

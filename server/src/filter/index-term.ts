@@ -10,6 +10,16 @@
 // $type, $size, $mod, $regex, $elemMatch, null, embedded documents) it simply
 // contributes nothing; a $or contributes only when every branch does (a value
 // may match any one branch).
+//
+// Exactness: when nothing was left out or widened (every field condition is a
+// scalar literal, $eq of one, $in of scalars or a finite numeric bound, under
+// $and / $or only), the condition is also sufficient on values whose tested
+// paths run through objects only, to a scalar or to nothing: there MongoDB's
+// array rules do not apply, equality is ===, and a bound compares only
+// numbers, exactly as the index's keys do. Such a filter is `exact`, and the
+// index decides its match without running the predicate
+// (matcher/filter-index.ts checks the paths; the evaluator's budget is only
+// spent on arrays and containers, so it cannot make the predicate differ).
 
 import { isJsonObject, type JsonObject, type JsonValue } from "./json.js";
 
@@ -59,6 +69,19 @@ export interface IndexOr {
 /** Plain data (no closures), so it can be inspected, tested and sent to a worker. */
 export type IndexCondition = IndexTerm | IndexAnd | IndexOr;
 
+/** A query's index condition, and whether it is exact (see the top of this file). */
+export interface IndexDerivation {
+  /** Implied by the query; null when the query implies nothing the index can test. */
+  readonly condition: IndexCondition | null;
+  /** The condition also implies the query on values whose tested paths hold no arrays. */
+  readonly exact: boolean;
+}
+
+/** Set to false by the derivation whenever it leaves out or widens a part of the query. */
+interface Exactness {
+  exact: boolean;
+}
+
 const RANGE_OPS: Readonly<Record<string, RangeTerm["kind"]>> = { $gt: "gt", $gte: "gte", $lt: "lt", $lte: "lte" };
 
 const isTermScalar = (v: JsonValue | undefined): v is IndexScalar =>
@@ -74,51 +97,62 @@ function distinct(values: readonly IndexScalar[]): IndexScalar[] {
  * an element; either way its scalar elements are at the path (the index
  * flattens arrays completely).
  */
-function arrayLiteralTerms(path: string, arr: readonly JsonValue[], out: IndexCondition[]): void {
+function arrayLiteralTerms(path: string, arr: readonly JsonValue[], out: IndexCondition[], x: Exactness): void {
+  x.exact = false; // the scalars of the array, not the array
   const scalars = distinct(arr.filter(isTermScalar));
   for (const v of scalars) out.push({ kind: "eq", path, values: [v] });
 }
 
 /** The terms of one field condition (a literal, or an object of operators). */
-function fieldTerms(path: string, cond: JsonValue, out: IndexCondition[]): void {
+function fieldTerms(path: string, cond: JsonValue, out: IndexCondition[], x: Exactness): void {
   if (isTermScalar(cond)) {
     out.push({ kind: "eq", path, values: [cond] });
     return;
   }
   if (Array.isArray(cond)) {
-    arrayLiteralTerms(path, cond, out);
+    arrayLiteralTerms(path, cond, out, x);
     return;
   }
-  if (!isJsonObject(cond)) return; // null: also matches a missing field
-  const keys = Object.keys(cond);
-  if (keys.length === 0 || !keys.every((k) => k.startsWith("$"))) return; // an embedded-document literal
+  // null: also matches a missing field; an object without operators: an embedded-document literal.
+  const keys = isJsonObject(cond) ? Object.keys(cond) : [];
+  if (!isJsonObject(cond) || keys.length === 0 || !keys.every((k) => k.startsWith("$"))) {
+    x.exact = false;
+    return;
+  }
+  let exact = true;
   for (const op of keys.sort()) {
     const arg = cond[op] as JsonValue;
     switch (op) {
       case "$eq":
         if (isTermScalar(arg)) out.push({ kind: "eq", path, values: [arg] });
-        else if (Array.isArray(arg)) arrayLiteralTerms(path, arg, out);
+        else if (Array.isArray(arg)) arrayLiteralTerms(path, arg, out, x);
+        else exact = false;
         break;
       case "$in":
         // Only all-scalar lists: [] inside would match an empty array, null a missing field.
         if (Array.isArray(arg) && arg.every(isTermScalar)) out.push({ kind: "eq", path, values: distinct(arg) });
+        else exact = false;
         break;
       case "$all":
         // Every scalar listed must be there ({$all: []} matches nothing, but contributes nothing here).
         if (Array.isArray(arg)) for (const v of distinct(arg.filter(isTermScalar))) out.push({ kind: "eq", path, values: [v] });
+        exact = false;
         break;
       case "$gt":
       case "$gte":
       case "$lt":
       case "$lte":
         if (typeof arg === "number" && Number.isFinite(arg)) out.push({ kind: RANGE_OPS[op]!, path, bound: arg });
+        else exact = false;
         break;
       default:
         // $ne, $nin, $not, $exists, $type, $size, $mod, $regex, $options,
         // $elemMatch: no equality or numeric bound the value must have.
+        exact = false;
         break;
     }
   }
+  if (!exact) x.exact = false;
 }
 
 function and(of: IndexCondition[]): IndexCondition | null {
@@ -132,22 +166,24 @@ function and(of: IndexCondition[]): IndexCondition | null {
 }
 
 /** The condition of a query document: its field terms, $and members and $or's; null if none. */
-function documentCondition(doc: JsonObject): IndexCondition | null {
+function documentCondition(doc: JsonObject, x: Exactness): IndexCondition | null {
   const conds: IndexCondition[] = [];
   for (const key of Object.keys(doc).sort()) {
     const v = doc[key] as JsonValue;
     if (key === "$and") {
       for (const d of v as JsonValue[]) {
-        const c = isJsonObject(d) ? documentCondition(d) : null;
+        // (A member without a condition is {} or left nothing out; any loss is recorded in x.)
+        const c = isJsonObject(d) ? documentCondition(d, x) : null;
         if (c) conds.push(c);
       }
     } else if (key === "$or") {
       const branches: IndexCondition[] = [];
       let complete = true;
       for (const d of v as JsonValue[]) {
-        const c = isJsonObject(d) ? documentCondition(d) : null;
+        const c = isJsonObject(d) ? documentCondition(d, x) : null;
         if (!c) {
           complete = false; // that branch may match without any term
+          x.exact = false;
           break;
         }
         if (c.kind === "or") branches.push(...c.of);
@@ -155,9 +191,11 @@ function documentCondition(doc: JsonObject): IndexCondition | null {
       }
       if (complete && branches.length > 0) conds.push(branches.length === 1 ? branches[0]! : { kind: "or", of: branches });
     } else if (!key.startsWith("$")) {
-      fieldTerms(key, v, conds);
+      fieldTerms(key, v, conds, x);
+    } else {
+      // $nor: never a term (a value matches by NOT satisfying its branches).
+      x.exact = false;
     }
-    // $nor: never (a value matches by NOT satisfying its branches).
   }
   return and(conds);
 }
@@ -168,6 +206,8 @@ function documentCondition(doc: JsonObject): IndexCondition | null {
  * implies nothing the index can test. Recursion is bounded by the query's
  * nesting limit (MAX_QUERY_DEPTH).
  */
-export function deriveIndexCondition(query: JsonObject): IndexCondition | null {
-  return documentCondition(query);
+export function deriveIndexCondition(query: JsonObject): IndexDerivation {
+  const x: Exactness = { exact: true };
+  const condition = documentCondition(query, x);
+  return { condition, exact: x.exact && condition !== null };
 }

@@ -23,6 +23,11 @@
 //   from the value before it is returned, so few non-matching filters are.
 // - Keys are extracted once per path and value, walking pre-split segments
 //   (value-path.ts); numeric bounds are sorted per path (range-postings.ts).
+// - Proven matches: an exact filter (CompiledFilter.indexExact: equalities,
+//   $in and numeric bounds under and / or) reached on a value whose tested
+//   paths hold no arrays is known to match from the keys alone, and is
+//   returned apart, so the caller skips its predicate: for the filters users
+//   write most, matching costs a lookup, not an evaluation.
 //
 // Correctness: candidates() returns a superset of the filters that match. A
 // filter's condition is implied by its query, it is filed under a set of
@@ -32,10 +37,12 @@
 
 import type { CompiledFilter, IndexCondition } from "../filter/index.js";
 import {
-  AND, bestOfAnd, bind, cheapest, describeTerm, EQ, mayHold, PlanNode, RANGE, release, unitCost, type PathRegistry, type Unit,
+  AND, bestOfAnd, bind, cheapest, describeTerm, EQ, filingProves, mayHold, PlanNode, planPaths, RANGE, release, unitCost,
+  type PathRegistry, type Unit,
 } from "./index-plan.js";
 import type { Entry } from "./index-entry.js";
-import { IndexedPath } from "./indexed-path.js";
+import { IndexedPath, Plainness } from "./indexed-path.js";
+import { NOT_EXACT, type PostingArrays } from "./posting-arrays.js";
 import { addToBucket, addToRange, refreshMulti, removePosting, Slot, type Bucket } from "./postings.js";
 import type { RangePostings } from "./range-postings.js";
 import { HALF_LIFE_SAMPLES, TermStats } from "./term-stats.js";
@@ -57,6 +64,8 @@ const SWEEP_SAMPLES = 4096;
 export const REFILE_COOLDOWN_SAMPLES = 16;
 /** A filing is moved when it costs more than this times the best (plus noise). */
 const REFILE_FACTOR = 1.5;
+/** Paths share this many bits of plainness (IndexedPath.bit). */
+const PATH_BITS = 30;
 
 /** Tuning (the defaults suit production; tests use smaller numbers to see re-filing quickly). */
 export interface FilterIndexOptions {
@@ -109,9 +118,18 @@ export class FilterIndex<T> {
   /** While a sampled value is looked up: the entries it reaches (up to REFILE_PER_SAMPLE). */
   #collecting = false;
   readonly #reached: Entry<T>[] = [];
+  /** The current candidates() call's list of proven matches (null: none asked for). */
+  #sure: T[] | null = null;
   #refiled = 0;
   #visits = 0;
   #lookups = 0;
+  /** Which paths are not plain in the current value. */
+  readonly #plainness = new Plainness();
+  #pathsMade = 0;
+  /** Per entry ordinal: the last epoch that reached it (entries filed more than once are deduplicated by it). */
+  #marks = new Float64Array(64);
+  readonly #freeOrdinals: number[] = [];
+  #ordinals = 0;
 
   constructor(options: FilterIndexOptions = {}) {
     const every = Math.max(1, Math.floor(options.sampleEvery ?? SAMPLE_EVERY));
@@ -123,15 +141,23 @@ export class FilterIndex<T> {
   add(id: string, f: CompiledFilter, item: T): void {
     this.remove(id);
     const condition = f.indexCondition;
+    const plan = condition ? bind(condition, this.#registry) : null;
+    let proof = NOT_EXACT;
+    if (plan !== null && f.indexExact) {
+      proof = 0;
+      for (const p of planPaths(plan)) proof |= p.bit;
+    }
     const entry: Entry<T> = {
       id,
       item,
-      plan: condition ? bind(condition, this.#registry) : null,
+      plan,
       filed: [],
       postings: [],
       check: null,
+      ordinal: this.#takeOrdinal(),
+      proof,
+      verify: null,
       multi: false,
-      mark: 0,
       considered: 0,
       pos: this.#all.length,
       alwaysPos: -1,
@@ -150,6 +176,7 @@ export class FilterIndex<T> {
     const entry = this.#entries.get(id);
     if (!entry) return;
     this.#entries.delete(id);
+    this.#freeOrdinals.push(entry.ordinal);
     swapRemove(this.#all, entry.pos, (e, pos) => (e.pos = pos));
     if (entry.alwaysPos >= 0) swapRemove(this.#always, entry.alwaysPos, (e, pos) => (e.alwaysPos = pos));
     if (entry.plan) {
@@ -162,9 +189,13 @@ export class FilterIndex<T> {
    * Appends to `out` the items whose filter MAY match this parsed value
    * (undefined when the value is not JSON): those without a term, and those
    * filed under a term the value holds whose other terms it may hold. Each
-   * item at most once.
+   * item at most once. With `sure`, the items whose query is proven to match
+   * by the keys alone go there instead (exact filters on plain paths: see
+   * the top of this file); the caller need not run their predicate.
    */
-  candidates(value: unknown, out: T[]): void {
+  candidates(value: unknown, out: T[], sure: T[] | null = null): void {
+    this.#sure = sure;
+    this.#plainness.notPlain = 0;
     const always = this.#always;
     for (let i = 0; i < always.length; i++) out.push(always[i]!.item);
     const sample = (this.#calls++ & this.#sampleMask) === 0 || this.#sampleId < this.#warmUntil;
@@ -215,11 +246,40 @@ export class FilterIndex<T> {
   }
 
   #visit(e: Entry<T>, value: object, epoch: number, out: T[]): void {
-    if (e.mark === epoch) return;
-    e.mark = epoch;
+    const marks = this.#marks;
+    if (marks[e.ordinal] === epoch) return;
+    marks[e.ordinal] = epoch;
     if (this.#collecting && this.#reached.length < REFILE_PER_SAMPLE) this.#reached.push(e);
     if (e.check !== null && !mayHold(e.check, value, epoch)) return;
-    out.push(e.item);
+    const sure = this.#sure;
+    if (sure !== null && this.#proves(e.proof, e.verify, value, epoch)) sure.push(e.item);
+    else out.push(e.item);
+  }
+
+  /**
+   * An entry reached and its check held: whether the keys prove its query.
+   * It must be exact, what its filing did not cover must hold, and then
+   * (after that check extracted its paths) none of its paths may be not plain.
+   */
+  #proves(proof: number, verify: PlanNode | null, value: object, epoch: number): boolean {
+    if (proof === NOT_EXACT) return false;
+    if (verify !== null && !mayHold(verify, value, epoch)) return false;
+    return (proof & this.#plainness.notPlain) === 0;
+  }
+
+  #takeOrdinal(): number {
+    const reused = this.#freeOrdinals.pop();
+    if (reused !== undefined) {
+      this.#marks[reused] = 0;
+      return reused;
+    }
+    const o = this.#ordinals++;
+    if (o >= this.#marks.length) {
+      const bigger = new Float64Array(this.#marks.length * 2);
+      bigger.set(this.#marks);
+      this.#marks = bigger;
+    }
+    return o;
   }
 
   /** The entries of `slot` (and of its buckets' slots) whose terms the value holds. */
@@ -248,46 +308,42 @@ export class FilterIndex<T> {
   }
 
   #visitBucket(b: Bucket<T>, value: object, epoch: number, out: T[]): void {
-    this.#visitList(b.entries, b.items, b.checks, b.multi, b.entries.length, value, epoch, out);
+    this.#visitList(b.arrays, b.arrays.length, value, epoch, out);
     const subs = b.subs;
     for (let j = 0; j < subs.length; j++) this.#lookup(subs[j]!, value, epoch, out);
   }
 
   #visitRange(list: RangePostings<T>, x: number, value: object, epoch: number, out: T[]): void {
     const n = list.satisfiedBy(x);
-    this.#visitList(list.entries, list.items, list.checks, list.multi, n, value, epoch, out);
+    this.#visitList(list.arrays, n, value, epoch, out);
   }
 
   /**
-   * Reaches entries [0, n) of parallel arrays: the check first (a failing
-   * filter is skipped whatever other posting reaches it), then deduplication
-   * for entries filed more than once; neither reads the entry otherwise.
+   * Reaches positions [0, n) of a bucket's or bound list's arrays: the check
+   * first (a failing filter is skipped whatever other posting reaches it),
+   * then deduplication for entries filed more than once, then the proof for
+   * exact ones; none of it reads the entry.
    */
-  #visitList(
-    entries: readonly Entry<T>[],
-    items: readonly T[],
-    checks: ReadonlyArray<PlanNode | null>,
-    multi: readonly boolean[],
-    n: number,
-    value: object,
-    epoch: number,
-    out: T[],
-  ): void {
+  #visitList(a: PostingArrays<T>, n: number, value: object, epoch: number, out: T[]): void {
     this.#visits += n;
     if (this.#collecting) {
       // A sampled value: remember what it reached (for re-filing); rare, so the plain way.
-      for (let j = 0; j < n; j++) this.#visit(entries[j]!, value, epoch, out);
+      for (let j = 0; j < n; j++) this.#visit(a.entries[j]!, value, epoch, out);
       return;
     }
+    const { items, checks, multi, ordinals, proofs, verifies } = a;
+    const marks = this.#marks;
+    const sure = this.#sure;
     for (let j = 0; j < n; j++) {
       const c = checks[j]!;
       if (c !== null && !mayHold(c, value, epoch)) continue;
       if (multi[j]) {
-        const e = entries[j]!;
-        if (e.mark === epoch) continue;
-        e.mark = epoch;
+        const o = ordinals[j]!;
+        if (marks[o] === epoch) continue;
+        marks[o] = epoch;
       }
-      out.push(items[j]!);
+      if (sure !== null && this.#proves(proofs[j]!, verifies[j]!, value, epoch)) sure.push(items[j]!);
+      else out.push(items[j]!);
     }
   }
 
@@ -308,8 +364,10 @@ export class FilterIndex<T> {
     const stats = this.#stats;
     const filed: Unit[] = [];
     let check: PlanNode | null = null;
+    let covered: boolean;
     if (plan.kind === AND) {
       const choice = bestOfAnd(plan, stats);
+      covered = choice.j >= 0 || filingProves(plan.of[choice.i]!);
       if (choice.j < 0) cheapest(plan.of[choice.i]!, stats, filed);
       else filed.push({ first: plan.of[choice.i]!, second: plan.of[choice.j]! });
       // The rest, most selective first (the check stops at the first that fails).
@@ -321,9 +379,11 @@ export class FilterIndex<T> {
       check = rest.length === 0 ? null : rest.length === 1 ? rest[0]! : PlanNode.group(AND, rest);
     } else {
       cheapest(plan, stats, filed);
+      covered = filingProves(plan);
     }
     e.filed = filed;
     e.check = check;
+    e.verify = e.proof !== NOT_EXACT && !covered ? plan : null;
     e.multi = false;
     for (const u of filed) {
       const top = this.#slotOf(u.first.path!);
@@ -383,7 +443,7 @@ export class FilterIndex<T> {
   #acquirePath(path: string): IndexedPath {
     let p = this.#paths.get(path);
     if (!p) {
-      p = new IndexedPath(path);
+      p = new IndexedPath(path, 1 << this.#pathsMade++ % PATH_BITS, this.#plainness);
       this.#paths.set(path, p);
       p.listPos = this.#allPaths.length;
       this.#allPaths.push(p);

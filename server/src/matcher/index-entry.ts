@@ -12,15 +12,27 @@ export interface Entry<T> {
   postings: Posting<T>[];
   /** The rest of the condition, tested before the entry is returned (null: nothing). */
   check: PlanNode | null;
+  /** A small number, unique among the index's entries (positions in its arrays of marks). */
+  readonly ordinal: number;
+  /**
+   * The filter is exact (CompiledFilter.indexExact): on a value where all of
+   * its paths are plain, its condition decides the match. Then the bits of
+   * its paths (IndexedPath.bit), else NOT_EXACT (posting-arrays.ts).
+   */
+  readonly proof: number;
+  /**
+   * What is left to prove an exact entry's condition once it was reached and
+   * its check held: null when the filing and the check cover the whole plan,
+   * else the plan itself (a filing inside an $or branch covers only part of it).
+   */
+  verify: PlanNode | null;
   /**
    * Filed more than once (several values, $or branches, both terms of a pair
    * list): a value may reach it twice, so reaching it is deduplicated by
-   * `mark`. An entry filed once needs no mark (its bucket is reached at most
-   * once per value), so the lookup need not even touch it.
+   * the index's mark at `ordinal`. An entry filed once needs no mark (its
+   * bucket is reached at most once per value).
    */
   multi: boolean;
-  /** Last epoch that reached this entry. */
-  mark: number;
   /** Last sample after which it was reconsidered. */
   considered: number;
   /** Positions in the index's lists of entries (-1: not there). */

@@ -144,6 +144,19 @@ export function unitCost(u: Unit, stats: TermStats): number {
 
 const isTerm = (n: PlanNode): boolean => n.kind === EQ || n.kind === RANGE;
 
+/**
+ * Reaching a filter through a filing under `n`'s cheapest terms proves `n`
+ * (given exact keys): `n` is a term, or an "or" of terms (filed under each).
+ */
+export const filingProves = (n: PlanNode): boolean => isTerm(n) || (n.kind === OR && n.of.every(isTerm));
+
+/** The distinct paths a plan tests. */
+export function planPaths(n: PlanNode, out: Set<IndexedPath> = new Set()): Set<IndexedPath> {
+  if (n.path !== null) out.add(n.path);
+  for (const x of n.of) planPaths(x, out);
+  return out;
+}
+
 /** [0], [0, 1], ... up to PAIR_CANDIDATES (no allocation for small "and"s). */
 const ALL_INDEXES: readonly (readonly number[])[] = Array.from({ length: PAIR_CANDIDATES + 1 }, (_, n) => Array.from({ length: n }, (_, i) => i));
 

@@ -21,7 +21,19 @@ export class TermCounter implements Counter {
   }
 }
 
+/**
+ * Per index: the bits (IndexedPath.bit) of the paths found not plain in the
+ * current value. The index resets it per value; a filter's match is proven
+ * by its keys only when none of its paths' bits is set.
+ */
+export class Plainness {
+  notPlain = 0;
+}
+
 export class IndexedPath extends ValuePath {
+  /** One bit of 30, shared by every 30th path: a collision only makes a proof fail (the predicate then decides). */
+  readonly bit: number;
+  readonly #plainness: Plainness;
   /** Conditions that test this path (it is dropped at 0). */
   refs = 0;
   /** Conditions with a numeric bound on this path (the ring is kept while > 0). */
@@ -36,6 +48,18 @@ export class IndexedPath extends ValuePath {
   readonly #numbers = new Map<number, TermCounter>();
   #true: TermCounter | undefined = undefined;
   #false: TermCounter | undefined = undefined;
+
+  constructor(path: string, bit: number, plainness: Plainness) {
+    super(path);
+    this.bit = bit;
+    this.#plainness = plainness;
+  }
+
+  override extract(root: object, epoch: number): void {
+    if (this.epoch === epoch) return;
+    super.extract(root, epoch);
+    if (!this.plain) this.#plainness.notPlain |= this.bit;
+  }
 
   counter(v: Scalar): TermCounter | undefined {
     switch (typeof v) {

@@ -5,16 +5,16 @@
 // slot of the "t-1" bucket of the tenant slot, so a value reaches it only when
 // it holds both, at the cost of one more lookup for values holding "t-1".
 //
-// A bucket keeps what a lookup reads in parallel arrays (items, checks, multi
-// flags), so that reaching a filter reads neither its entry nor a posting
-// record: at 100,000 filters those reads are cache misses.
+// A bucket keeps what a lookup reads in parallel arrays (posting-arrays.ts),
+// so that reaching a filter reads neither its entry nor a posting record: at
+// 100,000 filters those reads are cache misses.
 //
 // Every container counts the postings under it (`total`) and knows its
 // parent, so a removal can drop containers that became empty.
 
 import type { Entry } from "./index-entry.js";
 import type { IndexedPath } from "./indexed-path.js";
-import type { PlanNode } from "./index-plan.js";
+import { PostingArrays } from "./posting-arrays.js";
 import { RangePostings, type RangePosting } from "./range-postings.js";
 import type { Scalar } from "./value-path.js";
 
@@ -38,11 +38,8 @@ export type Posting<T> = BucketPosting<T> | RangeSlotPosting<T>;
 export class Bucket<T> {
   readonly value: Scalar;
   readonly parent: Slot<T>;
-  // Parallel arrays, one position per posting.
-  readonly entries: Entry<T>[] = [];
-  readonly items: T[] = [];
-  readonly checks: Array<PlanNode | null> = [];
-  readonly multi: boolean[] = [];
+  /** What a lookup reads, one position per posting (the same positions as `postings`). */
+  readonly arrays = new PostingArrays<T>();
   readonly postings: BucketPosting<T>[] = [];
   /** Second-level slots (only in buckets of top-level slots). */
   readonly subs: Slot<T>[] = [];
@@ -157,10 +154,7 @@ export function addToBucket<T>(entry: Entry<T>, slot: Slot<T>, v: Scalar): Bucke
   const bucket = slot.bucketFor(v);
   const posting: BucketPosting<T> = { entry, bucket, pos: bucket.postings.length };
   bucket.postings.push(posting);
-  bucket.entries.push(entry);
-  bucket.items.push(entry.item);
-  bucket.checks.push(entry.check);
-  bucket.multi.push(entry.multi);
+  bucket.arrays.push(entry);
   Slot.added(slot, bucket);
   return posting;
 }
@@ -175,29 +169,20 @@ export function addToRange<T>(entry: Entry<T>, slot: Slot<T>, lower: boolean, bo
 
 /** The entry's `multi` flag changed after it was posted: update its postings' copies. */
 export function refreshMulti<T>(p: Posting<T>): void {
-  if ("bucket" in p) p.bucket.multi[p.pos] = p.entry.multi;
+  if ("bucket" in p) p.bucket.arrays.refreshMulti(p.pos);
   else p.list.touch();
 }
 
 export function removePosting<T>(p: Posting<T>): void {
   if ("bucket" in p) {
     const b = p.bucket;
-    const last = b.postings.length - 1;
-    const moved = b.postings[last]!;
+    // Move the last position into the removed one, here and in the arrays.
+    const moved = b.postings.pop()!;
     if (moved !== p) {
-      // Move the last position into the removed one, in every parallel array.
       b.postings[p.pos] = moved;
-      b.entries[p.pos] = b.entries[last]!;
-      b.items[p.pos] = b.items[last]!;
-      b.checks[p.pos] = b.checks[last]!;
-      b.multi[p.pos] = b.multi[last]!;
       moved.pos = p.pos;
     }
-    b.postings.pop();
-    b.entries.pop();
-    b.items.pop();
-    b.checks.pop();
-    b.multi.pop();
+    b.arrays.swapRemove(p.pos);
     Slot.removed(b.parent, b);
   } else {
     p.list.delete(p.posting);

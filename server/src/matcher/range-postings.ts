@@ -7,11 +7,11 @@
 //
 // Additions and removals only mark the order stale; it is rebuilt (a sort) on
 // the next lookup, so filing many filters costs one sort, not a splice each.
-// The sorted order is kept as parallel arrays of what a lookup reads (items,
-// checks, whether to deduplicate), so that it does not touch the entries.
+// The sorted order is kept as parallel arrays of what a lookup reads
+// (posting-arrays.ts), so that it does not touch the entries.
 
 import type { Entry } from "./index-entry.js";
-import type { PlanNode } from "./index-plan.js";
+import { PostingArrays } from "./posting-arrays.js";
 
 export interface RangePosting<T> {
   readonly entry: Entry<T>;
@@ -27,11 +27,8 @@ export class RangePostings<T> {
   readonly #all: RangePosting<T>[] = [];
   #sorted: RangePosting<T>[] = [];
   #keys = new Float64Array(0);
-  /** The sorted order's entries, items, checks and multi flags (see Bucket). */
-  entries: Entry<T>[] = [];
-  items: T[] = [];
-  checks: Array<PlanNode | null> = [];
-  multi: boolean[] = [];
+  /** What a lookup reads, in the sorted order (see Bucket). */
+  arrays = new PostingArrays<T>();
   #stale = false;
 
   constructor(lower: boolean) {
@@ -94,10 +91,8 @@ export class RangePostings<T> {
   #rebuild(): void {
     this.#sorted = [...this.#all].sort((a, b) => a.key - b.key || (a.inclusive === b.inclusive ? 0 : a.inclusive ? -1 : 1));
     this.#keys = Float64Array.from(this.#sorted, (p) => p.key);
-    this.entries = this.#sorted.map((p) => p.entry);
-    this.items = this.#sorted.map((p) => p.entry.item);
-    this.checks = this.#sorted.map((p) => p.entry.check);
-    this.multi = this.#sorted.map((p) => p.entry.multi);
+    this.arrays = new PostingArrays<T>();
+    for (const p of this.#sorted) this.arrays.push(p.entry);
     this.#stale = false;
   }
 }

@@ -29,6 +29,8 @@ export class TopicFilters {
   #needValue = 0;
   #needKey = 0;
   readonly #candidates: Member[] = [];
+  /** Candidates the index proved to match the value (their predicate is not run). */
+  readonly #sure: Member[] = [];
   #pairs = new Uint32Array(1024);
 
   get size(): number {
@@ -59,6 +61,7 @@ export class TopicFilters {
     const wantValue = this.#needValue > 0;
     const wantKey = this.#needKey > 0;
     const candidates = this.#candidates;
+    const sure = this.#sure;
     let pairs = this.#pairs;
     let n = 0;
     let nonJson = 0;
@@ -86,16 +89,20 @@ export class TopicFilters {
         }
       }
       candidates.length = 0;
-      this.#index.candidates(valueOk ? value : undefined, candidates);
-      for (const m of candidates) {
+      sure.length = 0;
+      this.#index.candidates(valueOk ? value : undefined, candidates, sure);
+      const total = candidates.length + sure.length;
+      if (n + 2 * total > pairs.length) {
+        const bigger = new Uint32Array(Math.max(pairs.length * 2, n + 2 * total));
+        bigger.set(pairs);
+        pairs = this.#pairs = bigger;
+      }
+      for (let c = 0; c < total; c++) {
+        const proven = c < sure.length;
+        const m = proven ? sure[c]! : candidates[c - sure.length]!;
         const f = m.filter;
         if (f.needsKey && (key === null || !f.matchesKey(key))) continue;
-        if (f.needsValue && (!valueOk || !f.matchesValue(value))) continue;
-        if (n + 2 > pairs.length) {
-          const bigger = new Uint32Array(pairs.length * 2);
-          bigger.set(pairs);
-          pairs = this.#pairs = bigger;
-        }
+        if (!proven && f.needsValue && (!valueOk || !f.matchesValue(value))) continue;
         pairs[n++] = i;
         pairs[n++] = m.slot;
       }

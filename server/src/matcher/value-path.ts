@@ -61,6 +61,12 @@ export class ValuePath {
   minNumber = 0;
   /** The walk ran out of budget: treat the path as holding every key. */
   saturated = false;
+  /**
+   * The path ran through objects only, to a scalar or to nothing: the keys
+   * are the one value MongoDB compares (no array rules applied), so an exact
+   * condition on them decides the query (filter/index-term.ts).
+   */
+  plain = true;
 
   constructor(path: string) {
     this.path = path;
@@ -76,6 +82,7 @@ export class ValuePath {
     this.keyCount = 0;
     this.hasNumber = false;
     this.saturated = false;
+    this.plain = true;
     // Fast path: plain objects down to the last segment (no stack).
     const segs = this.segments;
     const last = segs.length - 1;
@@ -122,6 +129,7 @@ export class ValuePath {
 
   /** The general walk from an array `start` at segment `level` (level === n: flatten). */
   #walk(start: unknown, level: number): void {
+    this.plain = false;
     const segs = this.segments;
     const n = segs.length;
     const indexes = this.#indexes;

@@ -15,12 +15,22 @@ interface Live {
   readonly f: CompiledFilter;
 }
 
-/** The first (value, filter) the index misses, or null; also checks that no item is returned twice. */
+/**
+ * The first (value, filter) the index gets wrong, or null: a match that is
+ * neither a candidate nor proven, or a proven filter that does not match.
+ * Also checks that no item is returned twice (in either list).
+ */
 function firstMiss(index: FilterIndex<Live>, live: readonly Live[], v: unknown): string | null {
   const out: Live[] = [];
-  index.candidates(v, out);
-  const cand = new Set(out);
-  assert.equal(cand.size, out.length, "no duplicates");
+  const sure: Live[] = [];
+  index.candidates(v, out, sure);
+  const cand = new Set([...out, ...sure]);
+  assert.equal(cand.size, out.length + sure.length, "no duplicates");
+  for (const l of sure) {
+    if (!l.f.matchesValue(v)) {
+      return `filter ${l.id} ${l.f.spec.query} is proven to match ${JSON.stringify(v)} but does not (filed under ${JSON.stringify(index.filedUnder(l.id))})`;
+    }
+  }
   for (const l of live) {
     if (l.f.matchesValue(v) && !cand.has(l)) {
       return `filter ${l.id} ${l.f.spec.query} matches ${JSON.stringify(v)} but is not a candidate (filed under ${JSON.stringify(index.filedUnder(l.id))})`;
@@ -29,18 +39,25 @@ function firstMiss(index: FilterIndex<Live>, live: readonly Live[], v: unknown):
   return null;
 }
 
-function check(index: FilterIndex<Live>, live: readonly Live[], values: readonly unknown[]): { matches: number; candidates: number } {
+function check(
+  index: FilterIndex<Live>,
+  live: readonly Live[],
+  values: readonly unknown[],
+): { matches: number; candidates: number; proven: number } {
   let matches = 0;
   let candidates = 0;
+  let proven = 0;
   for (const v of values) {
     const miss = firstMiss(index, live, v);
     assert.equal(miss, null, miss ?? "");
     const out: Live[] = [];
-    index.candidates(v, out);
-    candidates += out.length;
+    const sure: Live[] = [];
+    index.candidates(v, out, sure);
+    candidates += out.length + sure.length;
+    proven += sure.length;
     for (const l of live) if (l.f.matchesValue(v)) matches++;
   }
-  return { matches, candidates };
+  return { matches, candidates, proven };
 }
 
 test("every match is a candidate: random filters and values", () => {
@@ -50,11 +67,29 @@ test("every match is a candidate: random filters and values", () => {
   const live = fs.map((f, i) => ({ id: `f${i}`, f }));
   for (const l of live) index.add(l.id, l.f, l);
   const values = Array.from({ length: 500 }, () => randomValue(rnd));
-  const { matches, candidates } = check(index, live, values);
+  const { matches, candidates, proven } = check(index, live, values);
   // The workload is meaningful: plenty of matches, and the index skipped most filters.
   assert.ok(matches > 2000, `matches: ${matches}`);
+  assert.ok(proven > 0, `proven: ${proven}`);
   assert.ok(candidates < (live.length * values.length) / 3, `candidates: ${candidates}`);
   assert.ok(fs.filter((f) => f.indexCondition !== null).length > 350, "most random filters have a condition");
+});
+
+test("every proven match matches, and every match is found: random filters, values without arrays", () => {
+  // Documents without arrays: the paths where the index proves matches of exact filters.
+  const rnd = mulberry32(31_337);
+  const fs = randomFilters(rnd, 600);
+  const index = new FilterIndex<Live>();
+  const live = fs.map((f, i) => ({ id: `f${i}`, f }));
+  for (const l of live) index.add(l.id, l.f, l);
+  const values = Array.from({ length: 800 }, () => randomValue(rnd, { noArrays: true }));
+  const { matches, proven } = check(index, live, values);
+  assert.ok(matches > 2000, `matches: ${matches}`);
+  // Without arrays every path is plain: every match of an exact filter is proven.
+  let exactMatches = 0;
+  for (const v of values) for (const l of live) if (l.f.indexExact && l.f.matchesValue(v)) exactMatches++;
+  assert.equal(proven, exactMatches);
+  assert.ok(proven > 200, `proven: ${proven} of ${matches} matches`);
 });
 
 test("every match is a candidate while filters come and go and the statistics re-file them", () => {
@@ -126,4 +161,22 @@ test("the checker catches an index that drops a candidate", () => {
   } as unknown as FilterIndex<Live>;
   const values = Array.from({ length: 300 }, () => randomValue(rnd));
   assert.ok(values.some((v) => firstMiss(lossy, live, v) !== null), "dropping the filters on a.0 is noticed");
+});
+
+test("the checker catches an index that proves a filter that does not match", () => {
+  // Likewise for proofs: report every candidate as proven and the check must
+  // find one that does not match.
+  const rnd = mulberry32(4242);
+  const fs = randomFilters(rnd, 300);
+  const index = new FilterIndex<Live>();
+  const live = fs.map((f, i) => ({ id: `f${i}`, f }));
+  for (const l of live) index.add(l.id, l.f, l);
+  const overconfident = {
+    candidates(v: unknown, out: Live[], sure: Live[] | null) {
+      index.candidates(v, sure ?? out, sure);
+    },
+    filedUnder: (id: string) => index.filedUnder(id),
+  } as unknown as FilterIndex<Live>;
+  const values = Array.from({ length: 300 }, () => randomValue(rnd));
+  assert.ok(values.some((v) => firstMiss(overconfident, live, v)?.includes("is proven to match")), "a false proof is noticed");
 });

@@ -29,6 +29,7 @@ export function scalar(rnd: Rnd): unknown {
 export function fieldValue(rnd: Rnd, depth: number, weights: Weights = {}): unknown {
   const r = rnd();
   if (r < 0.4 || depth > 3) return weights.scalar ? weights.scalar(rnd) : scalar(rnd);
+  if (weights.noArrays) return r < 0.7 ? weights.scalar?.(rnd) ?? scalar(rnd) : document(rnd, depth + 1, weights);
   if (r < 0.65) return Array.from({ length: Math.floor(rnd() * 4) }, () => fieldValue(rnd, depth + 1, weights));
   if (r < 0.9) return document(rnd, depth + 1, weights);
   return [[fieldValue(rnd, depth + 2, weights)], document(rnd, depth + 2, weights)];
@@ -43,6 +44,8 @@ function document(rnd: Rnd, depth: number, weights: Weights): Record<string, unk
 /** Skews the generated scalars (to make the index's statistics change between phases). */
 export interface Weights {
   readonly scalar?: (rnd: Rnd) => unknown;
+  /** Documents and scalars only (the paths the index can prove matches on). */
+  readonly noArrays?: boolean;
 }
 
 /** A parsed value as the matcher sees it: mostly documents, sometimes not an object at all. */

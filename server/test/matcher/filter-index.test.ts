@@ -168,3 +168,66 @@ test("property: candidates are a superset of the matches, equal to brute force a
   assert.ok(totalMatches > 0);
   assert.ok(totalCandidates < 400 * 400, "the index skipped some filters");
 });
+
+test("exact filters are proven to match by their keys, unless arrays are on their paths", () => {
+  const index = new FilterIndex<string>();
+  const add = (id: string, q: object) => index.add(id, filter(q), id);
+  add("eq", { tenant: "t-1" });
+  add("in-range", { tenant: "t-1", level: { $in: ["warn", "error"] }, ms: { $gt: 100 } });
+  add("dotted", { "user.id": "u-1" });
+  add("or", { $or: [{ tenant: "t-2" }, { "user.id": "u-1" }] });
+  add("or-of-and", { $or: [{ tenant: "t-1", level: "info" }, { "user.id": "u-9" }] });
+  add("regex", { tenant: "t-1", msg: { $regex: "x" } }); // not exact: the regex is not in the condition
+  add("ne", { tenant: "t-1", level: { $ne: "debug" } }); // not exact
+  const split = (v: unknown) => {
+    const out: string[] = [];
+    const sure: string[] = [];
+    index.candidates(v, out, sure);
+    return { maybe: sorted(out), sure: sorted(sure) };
+  };
+  assert.deepEqual(split({ tenant: "t-1", level: "warn", ms: 150, user: { id: "u-1" }, msg: "x" }), {
+    maybe: ["ne", "regex"],
+    sure: ["dotted", "eq", "in-range", "or"],
+  });
+  // The bound fails: in-range is not even a candidate; or-of-and's branch is filed under one of its terms and proven by the rest.
+  assert.deepEqual(split({ tenant: "t-1", level: "info", ms: 100 }), { maybe: ["ne", "regex"], sure: ["eq", "or-of-and"] });
+  // A filing inside an $or branch covers part of it: the rest is checked before a proof (level is not "info" here).
+  const v = { tenant: "t-1", level: "warn", ms: 1 };
+  assert.ok(!split(v).sure.includes("or-of-and"));
+  assert.equal(filter({ $or: [{ tenant: "t-1", level: "info" }, { "user.id": "u-9" }] }).matchesValue(v), false);
+  // Arrays on a path: MongoDB's array rules apply, so the predicate decides.
+  assert.deepEqual(split({ tenant: ["t-1"], user: [{ id: "u-1" }] }), { maybe: ["dotted", "eq", "ne", "or", "regex"], sure: [] });
+  // Without a list for proofs, everything is a candidate as before.
+  assert.deepEqual(sorted(candidates(index, { tenant: "t-1", user: { id: "u-1" } })), ["dotted", "eq", "ne", "or", "regex"]);
+});
+
+test("which queries are exact", () => {
+  const exact = (q: object) => filter(q).indexExact;
+  for (const q of [
+    { a: 1 },
+    { a: "x", "b.c": true },
+    { a: { $in: [1, "1", false] } },
+    { a: { $eq: 2 }, b: { $gte: 1, $lt: 5 } },
+    { $or: [{ a: 1 }, { b: { $in: [] } }] },
+    { $and: [{ a: 1 }, { $or: [{ b: 2 }, { c: { $lte: -1.5 } }] }] },
+  ]) {
+    assert.equal(exact(q), true, JSON.stringify(q));
+  }
+  for (const q of [
+    { a: null },
+    { a: [1] },
+    { a: { b: 1 } },
+    { a: { $in: [1, null] } },
+    { a: { $eq: [1] } },
+    { a: { $ne: 1 } },
+    { a: 1, b: { $exists: true } },
+    { a: { $all: [1] } },
+    { a: { $gt: "x" } },
+    { a: 1, b: { $regex: "x" } },
+    { $or: [{ a: 1 }, { b: { $ne: 2 } }] },
+    { $nor: [{ a: 1 }] },
+    { a: { $elemMatch: { $gt: 1 } } },
+  ]) {
+    assert.equal(exact(q), false, JSON.stringify(q));
+  }
+});
