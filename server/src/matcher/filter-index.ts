@@ -37,8 +37,8 @@
 
 import type { CompiledFilter, IndexCondition } from "../filter/index.js";
 import {
-  AND, bestOfAnd, bind, cheapest, describeTerm, EQ, filingProves, mayHold, PlanNode, planPaths, RANGE, release, unitCost,
-  type PathRegistry, type Unit,
+  AND, bestOfAnd, bind, cheapest, describeTerm, EQ, filingProves, holdsCheck, mayHold, NO_CHECK, PlanNode, planPaths, RANGE,
+  release, unitCost, type PathRegistry, type Unit,
 } from "./index-plan.js";
 import type { Entry } from "./index-entry.js";
 import { IndexedPath, Plainness } from "./indexed-path.js";
@@ -331,12 +331,12 @@ export class FilterIndex<T> {
       for (let j = 0; j < n; j++) this.#visit(a.entries[j]!, value, epoch, out);
       return;
     }
-    const { items, checks, multi, ordinals, proofs, verifies } = a;
+    const { items, checks, checkKinds, checkPaths, checkScalars, multi, ordinals, proofs, verifies } = a;
     const marks = this.#marks;
     const sure = this.#sure;
     for (let j = 0; j < n; j++) {
-      const c = checks[j]!;
-      if (c !== null && !mayHold(c, value, epoch)) continue;
+      const k = checkKinds[j]!;
+      if (k !== NO_CHECK && !holdsCheck(k, checks[j]!, checkPaths[j]!, checkScalars[j]!, value, epoch)) continue;
       if (multi[j]) {
         const o = ordinals[j]!;
         if (marks[o] === epoch) continue;

@@ -240,20 +240,13 @@ export function mayHold(n: PlanNode, value: object, epoch: number): boolean {
     for (let i = 0; i < of.length; i++) if (mayHold(of[i]!, value, epoch)) return true;
     return false;
   }
+  if (n.kind === RANGE) return holdsBound(p, n.lower, n.inclusive, n.bound, value, epoch);
+  const single = n.single;
+  if (single !== undefined) return holdsScalar(p, single, value, epoch);
   p.extract(value, epoch);
   if (p.saturated) return true;
-  if (n.kind === RANGE) {
-    if (!p.hasNumber) return false;
-    if (n.lower) return p.maxNumber > n.bound || (n.inclusive && p.maxNumber === n.bound);
-    return p.minNumber < n.bound || (n.inclusive && p.minNumber === n.bound);
-  }
   const keys = p.keys;
   const count = p.keyCount;
-  const single = n.single;
-  if (single !== undefined) {
-    for (let i = 0; i < count; i++) if (keys[i] === single) return true;
-    return false;
-  }
   const set = n.set;
   if (set !== null) {
     for (let i = 0; i < count; i++) if (set.has(keys[i]!)) return true;
@@ -265,4 +258,57 @@ export function mayHold(n: PlanNode, value: object, epoch: number): boolean {
     for (let j = 0; j < values.length; j++) if (values[j] === k) return true;
   }
   return false;
+}
+
+/** The value may hold `x` at path `p` (an equality term with one value). */
+export function holdsScalar(p: IndexedPath, x: Scalar, value: object, epoch: number): boolean {
+  p.extract(value, epoch);
+  if (p.saturated) return true;
+  const keys = p.keys;
+  const count = p.keyCount;
+  for (let i = 0; i < count; i++) if (keys[i] === x) return true;
+  return false;
+}
+
+/** The value may hold a number beyond `bound` at path `p` (a range term). */
+export function holdsBound(p: IndexedPath, lower: boolean, inclusive: boolean, bound: number, value: object, epoch: number): boolean {
+  p.extract(value, epoch);
+  if (p.saturated) return true;
+  if (!p.hasNumber) return false;
+  if (lower) return p.maxNumber > bound || (inclusive && p.maxNumber === bound);
+  return p.minNumber < bound || (inclusive && p.minNumber === bound);
+}
+
+/**
+ * How a posting list holds a check (posting-arrays.ts): the commonest checks,
+ * one equality or one bound, are copied into the list, so that testing them
+ * reads the list and the (shared, cached) path, not the plan node.
+ */
+export const NO_CHECK = 0;
+export const CHECK_SCALAR = 1;
+export const CHECK_LOWER = 2;
+export const CHECK_LOWER_INCLUSIVE = 3;
+export const CHECK_UPPER = 4;
+export const CHECK_UPPER_INCLUSIVE = 5;
+export const CHECK_NODE = 6;
+
+export function checkKind(n: PlanNode | null): number {
+  if (n === null) return NO_CHECK;
+  if (n.kind === EQ && n.single !== undefined) return CHECK_SCALAR;
+  if (n.kind === RANGE) return n.lower ? (n.inclusive ? CHECK_LOWER_INCLUSIVE : CHECK_LOWER) : n.inclusive ? CHECK_UPPER_INCLUSIVE : CHECK_UPPER;
+  return CHECK_NODE;
+}
+
+/** Tests a check as a posting list holds it (kind from checkKind; `x` the scalar or the bound). */
+export function holdsCheck(kind: number, node: PlanNode | null, p: IndexedPath | null, x: Scalar, value: object, epoch: number): boolean {
+  switch (kind) {
+    case NO_CHECK:
+      return true;
+    case CHECK_SCALAR:
+      return holdsScalar(p!, x, value, epoch);
+    case CHECK_NODE:
+      return mayHold(node!, value, epoch);
+    default:
+      return holdsBound(p!, kind <= CHECK_LOWER_INCLUSIVE, kind === CHECK_LOWER_INCLUSIVE || kind === CHECK_UPPER_INCLUSIVE, x as number, value, epoch);
+  }
 }
