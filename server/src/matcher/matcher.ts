@@ -95,6 +95,7 @@ export class Matcher {
       const slot = this.slots.get(stream);
       for (const [name, t] of this.topics) {
         if (!t.streams.delete(stream)) continue;
+        t.version++;
         if (slot !== undefined) this.target.pool.remove(name, slot);
         if (t.streams.size === 0) {
           this.topics.delete(name);
@@ -168,7 +169,7 @@ export class Matcher {
     if (!t) {
       let skips = this.skipCounts.get(meta.name);
       if (!skips) this.skipCounts.set(meta.name, (skips = { nonJson: 0, badKey: 0 }));
-      t = { streams: new Set(), skips, readers: new Map() };
+      t = { streams: new Set(), skips, readers: new Map(), version: 0 };
       this.topics.set(meta.name, t);
     }
     // A member is offered its topic again when the topic got more partitions:
@@ -176,6 +177,7 @@ export class Matcher {
     const member = t.streams.has(stream);
     if (!member) {
       t.streams.add(stream);
+      t.version++;
       // Posted to the workers now: before any batch this member takes part in.
       this.target.pool.add(meta.name, this.slots.get(stream)!, stream.filter.spec);
     }

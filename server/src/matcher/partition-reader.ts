@@ -15,6 +15,18 @@ import type { MatcherStream, SkipCounts } from "./types.js";
 export interface TopicMembers {
   readonly streams: Set<MatcherStream>;
   readonly skips: SkipCounts;
+  /** Changed by whoever adds or removes a stream (readers skip per-member work while it stays the same). */
+  version: number;
+}
+
+/** The members of the last committed batch, when all of them took part (see process()). */
+interface Steady {
+  readonly version: number;
+  /** Where the batch ended: every member's frontier on this partition. */
+  readonly next: number;
+  readonly members: readonly StreamRecord[];
+  readonly keys: boolean;
+  readonly values: boolean;
 }
 
 /** Where the reader's batches are matched: a worker of the pool, and the streams by filter slot. */
@@ -37,6 +49,7 @@ export class PartitionReader {
   private dataPending = true;
   private wake: (() => void) | null = null;
   private stopped = false;
+  private steady: Steady | null = null;
   private readonly worker: number;
   readonly done: Promise<void>;
 
@@ -136,46 +149,83 @@ export class PartitionReader {
    */
   private async process(batchStart: number, records: readonly SourceRecord[]): Promise<void> {
     const { skips, streams } = this.members;
-    const eligible = new Map<MatcherStream, number>();
+    const version = this.members.version;
+    // Steady state: nobody joined or left since the last batch, and every
+    // member took part in it, so all frontiers are at batchStart. Then the
+    // per-member work (a thousand streams, for batches of a few records) is
+    // skipped: the members are those of the last batch.
+    const steady = this.steady;
+    this.steady = null;
+    const isSteady = steady !== null && steady.version === version && steady.next === batchStart;
+    /** The members when the batch is posted (those the worker tests). */
+    let posted: readonly StreamRecord[];
+    /** Their frontiers (null when steady: all at batchStart). */
+    let frontiers: Map<StreamRecord, number> | null = null;
     let keys = false;
     let values = false;
-    for (const s of streams) {
-      const frontier = headEpoch(s.record).frontier.get(this.pk) ?? 0;
-      if (frontier < batchStart) continue;
-      eligible.set(s, frontier);
-      keys ||= s.filter.needsKey;
-      values ||= s.filter.needsValue;
+    /** The highest frontier among them: steady after this batch only if none is beyond its end. */
+    let highest = batchStart;
+    if (isSteady) {
+      ({ members: posted, keys, values } = steady);
+    } else {
+      const list: StreamRecord[] = [];
+      frontiers = new Map();
+      for (const s of streams) {
+        const frontier = headEpoch(s.record).frontier.get(this.pk) ?? 0;
+        if (frontier < batchStart) continue;
+        list.push(s.record);
+        frontiers.set(s.record, frontier);
+        if (frontier > highest) highest = frontier;
+        keys ||= s.filter.needsKey;
+        values ||= s.filter.needsValue;
+      }
+      if (list.length === 0) return;
+      posted = list;
     }
-    if (eligible.size === 0) return;
     const result = await this.target.pool.match(this.worker, this.topic, records, { keys, values });
     if (this.stopped) return;
     skips.nonJson += result.nonJson;
     skips.badKey += result.badKey;
+    // A member that left meanwhile is dropped from the commit (a stream that
+    // joined was not tested by the worker: its filter came after the batch).
+    const present = this.members.version === version ? null : new Set([...streams].map((s) => s.record));
     const matches = new Map<StreamRecord, SourceRecord[]>();
     const { pairs } = result;
     for (let i = 0; i < pairs.length; i += 2) {
       const record = records[pairs[i]!]!;
       const s = this.target.bySlot.get(pairs[i + 1]!);
       if (s === undefined) continue;
-      const frontier = eligible.get(s);
-      if (frontier === undefined || record.offset < frontier) continue;
+      if (frontiers !== null) {
+        const frontier = frontiers.get(s.record);
+        if (frontier === undefined || record.offset < frontier) continue;
+      }
+      if (present !== null && !present.has(s.record)) continue;
       let list = matches.get(s.record);
       if (!list) matches.set(s.record, (list = []));
       list.push(record);
     }
-    const members: StreamRecord[] = [];
-    for (const s of eligible.keys()) {
-      if (streams.has(s)) members.push(s.record);
-      else matches.delete(s.record);
-    }
+    const members = present === null ? posted : posted.filter((r) => present.has(r));
     const next = records[records.length - 1]!.offset + 1;
-    this.sequencer.commitHead(this.pk, next, members, matches);
+    // A member may also leave before the group commit: then it takes no part.
+    let current: Set<StreamRecord> | null = null;
+    const isMember = (r: StreamRecord): boolean => {
+      if (this.members.version === version) return true;
+      current ??= new Set([...streams].map((s) => s.record));
+      return current.has(r);
+    };
+    await this.sequencer.commitHead(this.pk, next, members, matches, isMember);
+    if (this.stopped) return;
+    const unchanged = this.members.version === version;
+    // (The commit moved every member's frontier to `next`, unless it was beyond it.)
+    if (unchanged && members.length === streams.size && highest <= next) this.steady = { version, next, members, keys, values };
+    if (isSteady && unchanged) return;
     // A stream that joined while the batch was being matched, with a frontier
     // inside it, was not tested on it and asked for no rewind (the reader had
     // not moved past its frontier yet). Scan again from there, or it would
     // never take part.
+    const wasPosted = frontiers ?? new Set(posted);
     for (const s of streams) {
-      if (eligible.has(s)) continue;
+      if (wasPosted.has(s.record)) continue;
       const frontier = headEpoch(s.record).frontier.get(this.pk) ?? 0;
       // Not scanFrom(): the position only moves to `next` after this returns.
       if (frontier < next) this.rewindTo = Math.min(this.rewindTo, frontier);

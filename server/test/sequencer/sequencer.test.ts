@@ -15,7 +15,7 @@ const rec = (offset: number, partition = 0): SourceRecord => ({
   topic: "t", partition, offset, timestamp: 1000 + offset, key: null, value: new Uint8Array(offset + 1), headers: [],
 });
 
-it("numbers densely per epoch and persists matches with the frontier", (t) => {
+it("numbers densely per epoch and persists matches with the frontier", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "grep-streams-seq-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, "index.db");
@@ -23,10 +23,13 @@ it("numbers densely per epoch and persists matches with the frontier", (t) => {
   const appended: SequencedMatch[][] = [];
   let seq = new Sequencer(store, (_s, _e, m) => appended.push([...m]));
   const s = store.createStream("00000000000000aa", "{}", new Map([["t:0", 10], ["t:1", 0]]), 1);
-  seq.commitHead("t:0", 15, [s], new Map([[s, [rec(11), rec(13)]]]));
-  seq.commitHead("t:1", 3, [s], new Map([[s, [rec(2, 1)]]]));
-  seq.commitHead("t:0", 20, [s], new Map()); // moved without matches: only in memory until a checkpoint
-  assert.deepEqual(appended.map((a) => a.map((m) => [m.row.seq, m.row.offset])), [[[1, 11], [2, 13]], [[3, 2]]]);
+  // Submitted in one turn: one group commit, and the listener hears of the stream's matches once, in seq order.
+  await Promise.all([
+    seq.commitHead("t:0", 15, [s], new Map([[s, [rec(11), rec(13)]]])),
+    seq.commitHead("t:1", 3, [s], new Map([[s, [rec(2, 1)]]])),
+  ]);
+  await seq.commitHead("t:0", 20, [s], new Map()); // moved without matches: only in memory until a checkpoint
+  assert.deepEqual(appended.map((a) => a.map((m) => [m.row.seq, m.row.offset])), [[[1, 11], [2, 13], [3, 2]]]);
   assert.equal(headEpoch(s).lastSeq, 3);
   assert.deepEqual([...headEpoch(s).frontier], [["t:0", 20], ["t:1", 3]]);
   store.close(); // a crash before the checkpoint
@@ -39,24 +42,51 @@ it("numbers densely per epoch and persists matches with the frontier", (t) => {
   assert.deepEqual([...head.frontier].sort(), [["t:0", 15], ["t:1", 3]]);
   assert.deepEqual(store.readMatches(reloaded.sid, 0, 0, 10).map((m) => [m.seq, m.partition, m.offset, m.size]), [[1, 0, 11, 12], [2, 0, 13, 14], [3, 1, 2, 3]]);
   seq = new Sequencer(store, () => {});
-  seq.commitHead("t:0", 21, [reloaded], new Map([[reloaded, [rec(20)]]]));
+  await seq.commitHead("t:0", 21, [reloaded], new Map([[reloaded, [rec(20)]]]));
   assert.equal(store.matchAt(reloaded.sid, 0, 4)?.offset, 20);
   seq.checkpoint();
   store.close();
 });
 
-it("a failed transaction leaves memory as it was", (t) => {
+it("a failed transaction leaves memory as it was, for every batch of the group commit", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "grep-streams-seq-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = new IndexStore(join(dir, "index.db"));
+  const appended: number[] = [];
+  const seq = new Sequencer(store, (_s, _e, m) => appended.push(m.length));
+  const s = store.createStream("00000000000000bb", "{}", new Map(), 1);
+  const other = store.createStream("00000000000000cc", "{}", new Map(), 1);
+  await seq.commitHead("t:0", 5, [s], new Map([[s, [rec(4)]]]));
+  // The same seq again violates the primary key: the whole group is rolled back, the other stream's batch too.
+  headEpoch(s).lastSeq = 0;
+  const results = await Promise.allSettled([
+    seq.commitHead("t:1", 3, [other], new Map([[other, [rec(1, 1), rec(2, 1)]]])),
+    seq.commitHead("t:0", 9, [s], new Map([[s, [rec(6), rec(8)]]])),
+  ]);
+  assert.deepEqual(results.map((r) => r.status), ["rejected", "rejected"]);
+  assert.equal(headEpoch(s).lastSeq, 0);
+  assert.equal(headEpoch(s).frontier.get("t:0"), 5);
+  assert.equal(headEpoch(other).lastSeq, 0);
+  assert.equal(headEpoch(other).frontier.get("t:1"), undefined);
+  assert.equal(store.readMatches(s.sid, 0, 0, 10).length, 1);
+  assert.equal(store.readMatches(other.sid, 0, 0, 10).length, 0);
+  assert.deepEqual(appended, [1]);
+  store.close();
+});
+
+it("a stream that left before the group commit takes no part in it", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "grep-streams-seq-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const store = new IndexStore(join(dir, "index.db"));
   const seq = new Sequencer(store, () => {});
-  const s = store.createStream("00000000000000bb", "{}", new Map(), 1);
-  seq.commitHead("t:0", 5, [s], new Map([[s, [rec(4)]]]));
-  // The same seq again violates the primary key: the whole batch is rolled back.
-  headEpoch(s).lastSeq = 0;
-  assert.throws(() => seq.commitHead("t:0", 9, [s], new Map([[s, [rec(6), rec(8)]]])));
-  assert.equal(headEpoch(s).lastSeq, 0);
-  assert.equal(headEpoch(s).frontier.get("t:0"), 5);
-  assert.equal(store.readMatches(s.sid, 0, 0, 10).length, 1);
+  const stays = store.createStream("00000000000000dd", "{}", new Map(), 1);
+  const leaves = store.createStream("00000000000000ee", "{}", new Map(), 1);
+  const members = new Set([stays, leaves]);
+  const done = seq.commitHead("t:0", 3, [stays, leaves], new Map([[stays, [rec(1)]], [leaves, [rec(2)]]]), (r) => members.has(r));
+  members.delete(leaves); // before the turn ends
+  await done;
+  assert.deepEqual([headEpoch(stays).lastSeq, headEpoch(stays).frontier.get("t:0")], [1, 3]);
+  assert.deepEqual([headEpoch(leaves).lastSeq, headEpoch(leaves).frontier.get("t:0")], [0, undefined]);
+  assert.equal(store.readMatches(leaves.sid, 0, 0, 10).length, 0);
   store.close();
 });
