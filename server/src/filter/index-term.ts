@@ -7,9 +7,10 @@
 // the index uses it to skip filters, and the predicate decides.
 //
 // Where an operator gives no sound term ($ne, $nin, $not, $nor, $exists,
-// $type, $size, $mod, $regex, $elemMatch, null, embedded documents) it simply
-// contributes nothing; a $or contributes only when every branch does (a value
-// may match any one branch).
+// $type, $size, $mod, $elemMatch, null, embedded documents) it simply
+// contributes nothing; a $regex contributes the literal every match contains
+// (a "has" term, which the index only checks, never files under); a $or
+// contributes only when every branch does (a value may match any one branch).
 //
 // Exactness: when nothing was left out or widened (every field condition is a
 // scalar literal, $eq of one, $in of scalars or a finite numeric bound, under
@@ -22,6 +23,7 @@
 // spent on arrays and containers, so it cannot make the predicate differ).
 
 import { isJsonObject, type JsonObject, type JsonValue } from "./json.js";
+import { requiredLiteral } from "./regex-literal.js";
 
 /** A scalar an equality term can hold. null is left out: {f: null} also matches a missing f. */
 export type IndexScalar = string | number | boolean;
@@ -54,6 +56,18 @@ export interface RangeTerm {
 
 export type IndexTerm = EqTerm | RangeTerm;
 
+/**
+ * The value holds a string at `path` that contains `text` (from a $regex:
+ * every string it matches contains this literal; regex-literal.ts). Not
+ * selective enough to file a filter under, but a cheap check before the
+ * predicate runs the regex.
+ */
+export interface HasTerm {
+  readonly kind: "has";
+  readonly path: string;
+  readonly text: string;
+}
+
 /** Every member holds. */
 export interface IndexAnd {
   readonly kind: "and";
@@ -67,7 +81,7 @@ export interface IndexOr {
 }
 
 /** Plain data (no closures), so it can be inspected, tested and sent to a worker. */
-export type IndexCondition = IndexTerm | IndexAnd | IndexOr;
+export type IndexCondition = IndexTerm | HasTerm | IndexAnd | IndexOr;
 
 /** A query's index condition, and whether it is exact (see the top of this file). */
 export interface IndexDerivation {
@@ -145,8 +159,14 @@ function fieldTerms(path: string, cond: JsonValue, out: IndexCondition[], x: Exa
         if (typeof arg === "number" && Number.isFinite(arg)) out.push({ kind: RANGE_OPS[op]!, path, bound: arg });
         else exact = false;
         break;
+      case "$regex": {
+        const text = typeof arg === "string" ? requiredLiteral(arg, typeof cond.$options === "string" ? cond.$options : "") : null;
+        if (text !== null) out.push({ kind: "has", path, text });
+        exact = false;
+        break;
+      }
       default:
-        // $ne, $nin, $not, $exists, $type, $size, $mod, $regex, $options,
+        // $ne, $nin, $not, $exists, $type, $size, $mod, $options,
         // $elemMatch: no equality or numeric bound the value must have.
         exact = false;
         break;

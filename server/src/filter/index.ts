@@ -6,7 +6,7 @@ export { FilterError, type FilterField } from "./errors.js";
 export type { FilterSpec } from "./spec.js";
 export { parseKey, KEY_WILDCARD } from "./key.js";
 export type {
-  EqTerm, IndexAnd, IndexCondition, IndexOr, IndexScalar, IndexTerm, RangeTerm,
+  EqTerm, HasTerm, IndexAnd, IndexCondition, IndexOr, IndexScalar, IndexTerm, RangeTerm,
 } from "./index-term.js";
 export { ALLOWED_QUERY_OPERATORS } from "./query-validate.js";
 export * as filterLimits from "./limits.js";

@@ -197,14 +197,19 @@ export class FilterIndex<T> {
     this.#sure = sure;
     this.#plainness.notPlain = 0;
     const always = this.#always;
-    for (let i = 0; i < always.length; i++) out.push(always[i]!.item);
     const sample = (this.#calls++ & this.#sampleMask) === 0 || this.#sampleId < this.#warmUntil;
     // Only JSON objects match a non-empty query.
     if (!isObject(value)) {
+      // (Those with a check have a query.)
+      for (let i = 0; i < always.length; i++) if (always[i]!.check === null) out.push(always[i]!.item);
       if (sample) this.#sample(null, 0);
       return;
     }
     const epoch = ++this.#epoch;
+    for (let i = 0; i < always.length; i++) {
+      const e = always[i]!;
+      if (e.check === null || mayHold(e.check, value, epoch)) out.push(e.item);
+    }
     this.#collecting = sample;
     const slots = this.#slotList;
     for (let i = 0; i < slots.length; i++) this.#lookup(slots[i]!, value, epoch, out);
@@ -227,7 +232,7 @@ export class FilterIndex<T> {
   filedUnder(id: string): IndexCondition[] | null | undefined {
     const e = this.#entries.get(id);
     if (!e) return undefined;
-    if (!e.plan) return null;
+    if (!e.plan || e.alwaysPos >= 0) return null;
     return e.filed.map((u) =>
       u.second === null ? describeTerm(u.first) : { kind: "and", of: [describeTerm(u.first), describeTerm(u.second)] },
     );
@@ -367,6 +372,7 @@ export class FilterIndex<T> {
     let covered: boolean;
     if (plan.kind === AND) {
       const choice = bestOfAnd(plan, stats);
+      if (choice.cost === Infinity) return this.#fileAlways(e);
       covered = choice.j >= 0 || filingProves(plan.of[choice.i]!);
       if (choice.j < 0) cheapest(plan.of[choice.i]!, stats, filed);
       else filed.push({ first: plan.of[choice.i]!, second: plan.of[choice.j]! });
@@ -378,6 +384,7 @@ export class FilterIndex<T> {
         .map((r) => r.x);
       check = rest.length === 0 ? null : rest.length === 1 ? rest[0]! : PlanNode.group(AND, rest);
     } else {
+      if (cheapest(plan, stats, null) === Infinity) return this.#fileAlways(e);
       cheapest(plan, stats, filed);
       covered = filingProves(plan);
     }
@@ -399,6 +406,18 @@ export class FilterIndex<T> {
       e.multi = true;
       for (const p of e.postings) refreshMulti(p);
     }
+  }
+
+  /**
+   * A plan with nothing to file under (only checks, e.g. the literal of a
+   * regex): a candidate for every value whose keys pass the whole plan.
+   */
+  #fileAlways(e: Entry<T>): void {
+    e.filed = [];
+    e.check = e.plan;
+    e.verify = null;
+    e.alwaysPos = this.#always.length;
+    this.#always.push(e);
   }
 
   /** Posts `e` in `slot` under a term node: its values' buckets, or its bound. */
@@ -502,7 +521,8 @@ export class FilterIndex<T> {
   /** Moves an entry whose filing costs much more than the best one now (at most once per cooldown). */
   #reconsider(e: Entry<T>, sampleId: number): void {
     const plan = e.plan;
-    if (plan === null || plan.kind === EQ || plan.kind === RANGE) return; // one term: nothing to choose
+    // One term: nothing to choose; always a candidate: nothing to file under.
+    if (plan === null || plan.kind === EQ || plan.kind === RANGE || e.alwaysPos >= 0) return;
     if (e.considered !== 0 && sampleId - e.considered < REFILE_COOLDOWN_SAMPLES) return;
     e.considered = sampleId;
     const stats = this.#stats;

@@ -36,7 +36,9 @@ export const EQ = 0;
 export const RANGE = 1;
 export const AND = 2;
 export const OR = 3;
-export type NodeKind = typeof EQ | typeof RANGE | typeof AND | typeof OR;
+/** A string at the path contains `single` (a check only: never filed under). */
+export const HAS = 4;
+export type NodeKind = typeof EQ | typeof RANGE | typeof AND | typeof OR | typeof HAS;
 
 export class PlanNode {
   /** EQ / RANGE: a term; AND / OR: a group of `of`. */
@@ -93,6 +95,8 @@ export function bind(c: IndexCondition, paths: PathRegistry): PlanNode {
     case "and":
     case "or":
       return PlanNode.group(c.kind === "and" ? AND : OR, c.of.map((x) => bind(x, paths)));
+    case "has":
+      return new PlanNode(HAS, paths.acquirePath(c.path), [c.text], [], false, false, 0, []);
     case "eq": {
       const path = paths.acquirePath(c.path);
       const counters = c.values.map((v) => path.acquireCounter(v));
@@ -115,7 +119,7 @@ export function release(n: PlanNode, paths: PathRegistry): void {
     return;
   }
   if (n.kind === EQ) for (const t of n.counters) p.releaseCounter(t);
-  else p.releaseRange();
+  else if (n.kind === RANGE) p.releaseRange();
   paths.releasePath(p);
 }
 
@@ -199,6 +203,7 @@ export function bestOfAnd(n: PlanNode, stats: TermStats): AndChoice {
  * its units. Recursion is bounded by the query's nesting limit.
  */
 export function cheapest(n: PlanNode, stats: TermStats, out: Unit[] | null): number {
+  if (n.kind === HAS) return Infinity; // not fileable: an "and" files under another member, anything else is always a candidate
   if (n.kind === EQ || n.kind === RANGE) {
     out?.push({ first: n, second: null });
     return termCost(n, stats);
@@ -206,7 +211,7 @@ export function cheapest(n: PlanNode, stats: TermStats, out: Unit[] | null): num
   if (n.kind === OR) {
     let c = 0;
     for (const x of n.of) c += cheapest(x, stats, out);
-    return Math.min(1, c);
+    return c === Infinity ? c : Math.min(1, c); // a branch that cannot be filed: neither can the "or"
   }
   const choice = bestOfAnd(n, stats);
   if (out) {
@@ -241,6 +246,7 @@ export function mayHold(n: PlanNode, value: object, epoch: number): boolean {
     return false;
   }
   if (n.kind === RANGE) return holdsBound(p, n.lower, n.inclusive, n.bound, value, epoch);
+  if (n.kind === HAS) return holdsText(p, n.single as string, value, epoch);
   const single = n.single;
   if (single !== undefined) return holdsScalar(p, single, value, epoch);
   p.extract(value, epoch);
@@ -267,6 +273,19 @@ export function holdsScalar(p: IndexedPath, x: Scalar, value: object, epoch: num
   const keys = p.keys;
   const count = p.keyCount;
   for (let i = 0; i < count; i++) if (keys[i] === x) return true;
+  return false;
+}
+
+/** The value may hold a string containing `text` at path `p`. */
+function holdsText(p: IndexedPath, text: string, value: object, epoch: number): boolean {
+  p.extract(value, epoch);
+  if (p.saturated) return true;
+  const keys = p.keys;
+  const count = p.keyCount;
+  for (let i = 0; i < count; i++) {
+    const k = keys[i];
+    if (typeof k === "string" && k.includes(text)) return true;
+  }
   return false;
 }
 

@@ -66,3 +66,15 @@ test("no term: negations, null, documents, operators without an equality", () =>
   assert.equal(cond(""), null, "empty query");
   assert.deepEqual(cond({ a: { $ne: 1 }, $nor: [{ b: 2 }], c: "z" }), eq("c", "z"));
 });
+
+test("$regex: the literal every match contains, as a check", () => {
+  const has = (path: string, text: string) => ({ kind: "has", path, text });
+  assert.deepEqual(cond({ msg: { $regex: "timeout" } }), has("msg", "timeout"));
+  assert.deepEqual(cond({ t: "a", msg: { $regex: "^sign(ed)? in" } }), { kind: "and", of: [has("msg", "sign"), eq("t", "a")] });
+  assert.deepEqual(cond({ $or: [{ a: 1 }, { msg: { $regex: "refused" } }] }), { kind: "or", of: [eq("a", 1), has("msg", "refused")] });
+  // No literal: case folding, alternation, too short.
+  for (const query of [{ m: { $regex: "timeout", $options: "i" } }, { m: { $regex: "a|b" } }, { m: { $regex: "ab" } }]) {
+    assert.equal(cond(query), null, JSON.stringify(query));
+  }
+  assert.equal(q({ msg: { $regex: "timeout" } }).indexExact, false);
+});

@@ -231,3 +231,21 @@ test("which queries are exact", () => {
     assert.equal(exact(q), false, JSON.stringify(q));
   }
 });
+
+test("a regex's literal is checked before its predicate runs", () => {
+  const index = new FilterIndex<string>();
+  index.add("alone", filter({ msg: { $regex: "^panic" } }), "alone");
+  index.add("tenant", filter({ tenant: "t-1", msg: { $regex: "time(d )?out" } }), "tenant");
+  index.add("short", filter({ msg: { $regex: "^x" } }), "short"); // no literal of 3 characters: a candidate for every value
+  // Not filed under the literal (it says little about the data): the regex-only filter is a candidate only for values that hold it.
+  assert.equal(index.filedUnder("alone"), null);
+  assert.deepEqual(sorted(candidates(index, { msg: "panic: out of memory", tenant: "t-1" })), ["alone", "short"]);
+  assert.deepEqual(sorted(candidates(index, { msg: "request timeout", tenant: "t-1" })), ["short", "tenant"]);
+  assert.deepEqual(sorted(candidates(index, { msg: "request timeout", tenant: "t-2" })), ["short"]);
+  assert.deepEqual(sorted(candidates(index, { msg: ["ok", "a timeout"], tenant: "t-1" })), ["short", "tenant"], "any string of an array");
+  assert.deepEqual(sorted(candidates(index, { msg: 5, tenant: "t-1" })), ["short"]);
+  // A filter with a check has a query, which never matches a value that is not an object; one without is left to its predicate.
+  assert.deepEqual(sorted(candidates(index, "not an object")), ["short"]);
+  index.remove("alone");
+  assert.equal(index.stats().alwaysCandidates, 1);
+});
