@@ -14,11 +14,15 @@ test("the clock ticks its members with the time, and runs a timer only while it 
   now = 1500;
   clock.tickAll();
   assert.deepEqual(ticks, [1000, 1500]);
-  // The interval timer ticks by itself.
+  // The interval timer ticks by itself. (It is unref'd, so that it never
+  // keeps a server alive: a ref'd timer keeps this test's process alive
+  // until it does, or the run may end with the promise pending.)
+  const keepAlive = setTimeout(() => {}, 60_000);
   await new Promise<void>((resolve) => {
     const other = { tick: () => (clock.delete(other), resolve()) };
     clock.add(other);
   });
+  clearTimeout(keepAlive);
   clock.delete(m);
   assert.equal(clock.size, 0);
   const before = ticks.length;
