@@ -6,7 +6,7 @@
 // share one reader.
 import type { Logger } from "../util/log.js";
 import type { Source } from "../source/types.js";
-import type { Sequencer } from "../sequencer/sequencer.js";
+import { MAX_GROUP_MATCHES, type Sequencer } from "../sequencer/sequencer.js";
 import { headEpoch, partitionKey, type PartitionKey, type StreamRecord } from "../sequencer/types.js";
 import type { SourceRecord } from "../source/types.js";
 import type { MatchPool } from "./match-pool.js";
@@ -189,10 +189,17 @@ export class PartitionReader {
     // A member that left meanwhile is dropped from the commit (a stream that
     // joined was not tested by the worker: its filter came after the batch).
     const present = this.members.version === version ? null : new Set([...streams].map((s) => s.record));
-    const matches = new Map<StreamRecord, SourceRecord[]>();
+    // The matches, in chunks of whole records of at most MAX_GROUP_MATCHES
+    // (a chunk with its frontier is as atomic as a batch): a catch-up batch
+    // can match thousands, and one commit of those would stall the event loop.
+    const chunks: Array<{ end: number; matches: Map<StreamRecord, SourceRecord[]> }> = [];
+    let matches = new Map<StreamRecord, SourceRecord[]>();
+    let inChunk = 0;
+    let lastAt = -1;
     const { pairs } = result;
     for (let i = 0; i < pairs.length; i += 2) {
-      const record = records[pairs[i]!]!;
+      const at = pairs[i]!;
+      const record = records[at]!;
       const s = this.target.bySlot.get(pairs[i + 1]!);
       if (s === undefined) continue;
       if (frontiers !== null) {
@@ -200,10 +207,19 @@ export class PartitionReader {
         if (frontier === undefined || record.offset < frontier) continue;
       }
       if (present !== null && !present.has(s.record)) continue;
+      // (Pairs come in record order: a record's matches stay in one chunk.)
+      if (inChunk >= MAX_GROUP_MATCHES && at !== lastAt) {
+        chunks.push({ end: at, matches });
+        matches = new Map();
+        inChunk = 0;
+      }
       let list = matches.get(s.record);
       if (!list) matches.set(s.record, (list = []));
       list.push(record);
+      inChunk++;
+      lastAt = at;
     }
+    chunks.push({ end: records.length, matches });
     const members = present === null ? posted : posted.filter((r) => present.has(r));
     const next = records[records.length - 1]!.offset + 1;
     // A member may also leave before the group commit: then it takes no part.
@@ -213,8 +229,10 @@ export class PartitionReader {
       current ??= new Set([...streams].map((s) => s.record));
       return current.has(r);
     };
-    await this.sequencer.commitHead(this.pk, next, members, matches, isMember);
-    if (this.stopped) return;
+    for (const c of chunks) {
+      await this.sequencer.commitHead(this.pk, records[c.end - 1]!.offset + 1, members, c.matches, isMember);
+      if (this.stopped) return;
+    }
     const unchanged = this.members.version === version;
     // (The commit moved every member's frontier to `next`, unless it was beyond it.)
     if (unchanged && members.length === streams.size && highest <= next) this.steady = { version, next, members, keys, values };
