@@ -15,6 +15,8 @@ export interface BackfillProgress {
   total: number;
   matched: number;
   readonly startedAt: number;
+  /** The source read the scan awaits now ("topic/partition@offset"), for the stall warning; "" between reads. */
+  waitingFor: string;
 }
 
 export interface BackfillOptions {
@@ -52,7 +54,9 @@ export async function runBackfill(source: Source, sequencer: Sequencer, stream: 
     opts.signal.throwIfAborted();
     for (const c of parts) {
       if (c.buffer.length > 0 || c.next >= c.to) continue;
+      opts.progress.waitingFor = `${c.topic}/${c.partition}@${c.next}`;
       c.buffer = (await source.read(c.topic, c.partition, c.next, Math.min(opts.batchSize, c.to - c.next))).filter((r) => r.offset < c.to);
+      opts.progress.waitingFor = "";
       // Nothing left below `to` (deleted by retention): the partition is done.
       if (c.buffer.length === 0) {
         opts.progress.scanned += c.to - c.next;

@@ -63,6 +63,8 @@ export interface RegistryOptions {
   readonly tailCapacity: number;
   readonly batchSize: number;
   readonly now: () => number;
+  /** How often a running backfill is checked for progress: a warning when none since the last check. Default 15 s. */
+  readonly stallCheckMs?: number;
 }
 
 export class StreamRegistry {
@@ -249,9 +251,27 @@ export class StreamRegistry {
   }
 
   private startScan(s: StreamState, epoch: Epoch): void {
-    const progress: BackfillProgress = { scanned: 0, total: 0, matched: 0, startedAt: Date.now() };
+    const progress: BackfillProgress = { scanned: 0, total: 0, matched: 0, startedAt: Date.now(), waitingFor: "" };
     s.scans.set(epoch.epoch, progress);
     const signal = s.signal;
+    // A scan that stops moving says so, and on what it waits: its subscribers
+    // see only progress that does not change.
+    const every = this.opts.stallCheckMs ?? 15_000;
+    let seen = -1;
+    let still = 0;
+    const watchdog = setInterval(() => {
+      if (progress.scanned !== seen) {
+        seen = progress.scanned;
+        still = 0;
+        return;
+      }
+      still += every;
+      this.log.warn("backfill made no progress", {
+        stream: s.record.streamId, epoch: epoch.epoch, forMs: still, scanned: progress.scanned, total: progress.total,
+        waitingFor: progress.waitingFor || "(not a source read)",
+      });
+    }, every);
+    watchdog.unref();
     const scan = async () => {
       // A failed scan (source unreachable, disk full) retries from its frontier: cursors wait on it.
       for (let attempt = 1; !signal.aborted; attempt++) {
@@ -270,6 +290,7 @@ export class StreamRegistry {
     this.running.add(progress);
     const run = scan()
       .finally(() => {
+        clearInterval(watchdog);
         this.running.delete(progress);
         this.scannedByFinishedRuns += progress.scanned;
         s.scans.delete(epoch.epoch);

@@ -28,7 +28,7 @@ async function setup() {
   return { log, store, seq, stream: { record, filter }, epoch };
 }
 
-const progress = (): BackfillProgress => ({ scanned: 0, total: 0, matched: 0, startedAt: 0 });
+const progress = (): BackfillProgress => ({ scanned: 0, total: 0, matched: 0, startedAt: 0, waitingFor: "" });
 const timestamps = (store: IndexStore, sid: number) => store.readMatches(sid, 1, 0, 100).map((m) => m.timestamp);
 
 it("merges partitions by timestamp across batch boundaries", async () => {
