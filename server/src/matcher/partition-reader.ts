@@ -222,11 +222,15 @@ export class PartitionReader {
     chunks.push({ end: records.length, matches });
     const members = present === null ? posted : posted.filter((r) => present.has(r));
     const next = records[records.length - 1]!.offset + 1;
-    // A member may also leave before the group commit: then it takes no part.
+    // A member may also leave before a group commit: then it takes no part.
     let current: Set<StreamRecord> | null = null;
+    let currentVersion = version;
     const isMember = (r: StreamRecord): boolean => {
       if (this.members.version === version) return true;
-      current ??= new Set([...streams].map((s) => s.record));
+      if (current === null || currentVersion !== this.members.version) {
+        current = new Set([...streams].map((s) => s.record));
+        currentVersion = this.members.version;
+      }
       return current.has(r);
     };
     for (const c of chunks) {
