@@ -64,8 +64,8 @@ export class Sequencer {
    *
    * Group commit: the batches of every partition submitted in one turn of
    * the event loop are written in one transaction (up to MAX_GROUP_MATCHES
-   * matches; then the rest in the next turn), each stream's epoch row once. A commit costs mostly per page it dirties, and those are per
-   * stream, not per match, so at many streams this is several times cheaper
+   * matches; the rest in the next turn), each stream's epoch row once. A
+   * commit costs per transaction and per page it dirties, so this is cheaper
    * than a transaction per batch; it adds at most the rest of the turn. A
    * stream that is no longer a member (`isMember`) when the batch is
    * committed takes no part in it.
