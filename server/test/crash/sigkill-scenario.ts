@@ -589,7 +589,13 @@ export function sigkillTest(source: SourceName): void {
     const total = meta.partitions.reduce((s, p) => s + Number(p.endOffset - p.startOffset), 0);
     const all = new Subscriber("all", { topics: [topic], query: '{"n":{"$gte":0}}' }, client, undefined, deadline);
     all.start(stopAll.signal);
-    assert.ok(await all.caughtUp(total, Date.now() + 60_000), `the fresh stream read the whole log (${total} messages): ${all.describe()}\nserver stderr:\n${server.tail.slice(-30).join("\n")}`);
+    const last = server.current!;
+    assert.ok(
+      await all.caughtUp(total, Date.now() + 60_000),
+      `the fresh stream read the whole log (${total} messages): ${all.describe()}\n` +
+        `server pid ${last.pid}: exit code ${last.child.exitCode}, signal ${last.child.signalCode} (null, null: still running)\n` +
+        `server stderr:\n${server.tail.slice(-30).join("\n")}`,
+    );
     assert.deepEqual(all.problems, []);
     assert.equal(all.events.length, total);
     const log = new Map<string, LogMessage>();
