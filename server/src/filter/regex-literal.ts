@@ -84,16 +84,9 @@ export function requiredLiteral(pattern: string, options: string, min = 3): stri
       i += 2;
       continue;
     }
-    if (c === "[") {
-      const close = classEnd(pattern, i);
-      if (close < 0) return null;
-      endRun();
-      lastAtom = 0;
-      i = close + 1;
-      continue;
-    }
-    if (c === "(") {
-      const close = groupEnd(pattern, i);
+    if (c === "[" || c === "(") {
+      // A class or a group: not read, skipped whole; ends the run.
+      const close = c === "[" ? classEnd(pattern, i) : groupEnd(pattern, i);
       if (close < 0) return null;
       endRun();
       lastAtom = 0;
