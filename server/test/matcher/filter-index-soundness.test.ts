@@ -15,6 +15,15 @@ interface Live {
   readonly f: CompiledFilter;
 }
 
+/** An index of `n` random filters, and the filters as the checks see them. */
+function randomIndex(rnd: Rnd, n: number): { fs: CompiledFilter[]; index: FilterIndex<Live>; live: Live[] } {
+  const fs = randomFilters(rnd, n);
+  const index = new FilterIndex<Live>();
+  const live = fs.map((f, i) => ({ id: `f${i}`, f }));
+  for (const l of live) index.add(l.id, l.f, l);
+  return { fs, index, live };
+}
+
 /**
  * The first (value, filter) the index gets wrong, or null: a match that is
  * neither a candidate nor proven, or a proven filter that does not match.
@@ -62,10 +71,7 @@ function check(
 
 test("every match is a candidate: random filters and values", () => {
   const rnd = mulberry32(20_260_611);
-  const fs = randomFilters(rnd, 600);
-  const index = new FilterIndex<Live>();
-  const live = fs.map((f, i) => ({ id: `f${i}`, f }));
-  for (const l of live) index.add(l.id, l.f, l);
+  const { fs, index, live } = randomIndex(rnd, 600);
   const values = Array.from({ length: 500 }, () => randomValue(rnd));
   const { matches, candidates, proven } = check(index, live, values);
   // The workload is meaningful: plenty of matches, and the index skipped most filters.
@@ -78,10 +84,7 @@ test("every match is a candidate: random filters and values", () => {
 test("every proven match matches, and every match is found: random filters, values without arrays", () => {
   // Documents without arrays: the paths where the index proves matches of exact filters.
   const rnd = mulberry32(31_337);
-  const fs = randomFilters(rnd, 600);
-  const index = new FilterIndex<Live>();
-  const live = fs.map((f, i) => ({ id: `f${i}`, f }));
-  for (const l of live) index.add(l.id, l.f, l);
+  const { fs, index, live } = randomIndex(rnd, 600);
   const values = Array.from({ length: 800 }, () => randomValue(rnd, { noArrays: true }));
   const { matches, proven } = check(index, live, values);
   assert.ok(matches > 2000, `matches: ${matches}`);
@@ -147,10 +150,7 @@ test("the checker catches an index that drops a candidate", () => {
   // The property above is only worth something if a miss fails it: drop the
   // candidates of one kind of filter and watch the same check find it.
   const rnd = mulberry32(99);
-  const fs = randomFilters(rnd, 300);
-  const index = new FilterIndex<Live>();
-  const live = fs.map((f, i) => ({ id: `f${i}`, f }));
-  for (const l of live) index.add(l.id, l.f, l);
+  const { fs, index, live } = randomIndex(rnd, 300);
   const lossy = {
     candidates(v: unknown, out: Live[]) {
       const all: Live[] = [];
@@ -167,10 +167,7 @@ test("the checker catches an index that proves a filter that does not match", ()
   // Likewise for proofs: report every candidate as proven and the check must
   // find one that does not match.
   const rnd = mulberry32(4242);
-  const fs = randomFilters(rnd, 300);
-  const index = new FilterIndex<Live>();
-  const live = fs.map((f, i) => ({ id: `f${i}`, f }));
-  for (const l of live) index.add(l.id, l.f, l);
+  const { fs, index, live } = randomIndex(rnd, 300);
   const overconfident = {
     candidates(v: unknown, out: Live[], sure: Live[] | null) {
       index.candidates(v, sure ?? out, sure);
