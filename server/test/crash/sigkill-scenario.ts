@@ -343,7 +343,11 @@ class Subscriber {
       (!this.durableName || (this.confirmedAck === this.lastId && this.ackQueue.length === 0));
     const ok = () => this.events.length >= n && settled();
     // Fewer than n, nothing new for a while and the server says there is nothing more: give up early.
-    const stalled = () => settled() && Date.now() - this.lastEventAt > STALL_MS;
+    // "Nothing new" counts from the wait's start, the last event and the last progress report: a
+    // backfill that has not found its first match yet reports progress (and a heartbeat saying
+    // lag 0, since nothing is numbered yet), and is not a stall.
+    const waitStart = Date.now();
+    const stalled = () => settled() && Date.now() - Math.max(waitStart, this.lastEventAt, this.progress?.at ?? 0) > STALL_MS;
     return new Promise((resolve) => {
       const check = () => {
         if (ok() || stalled() || this.fatal || Date.now() > deadline) {
