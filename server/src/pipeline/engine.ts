@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { compileFilter, FilterError, type CompiledFilter, type FilterSpec } from "../filter/index.js";
 import type { Logger } from "../util/log.js";
 import type { Source } from "../source/types.js";
-import { IndexStore } from "../sequencer/index-store.js";
+import { IndexStore, SEAL_AGE_MS } from "../sequencer/index-store.js";
 import { Sequencer } from "../sequencer/sequencer.js";
 import { encodeEventId } from "../sequencer/event-id.js";
 import { headEpoch } from "../sequencer/types.js";
@@ -83,6 +83,9 @@ export class Engine {
   readonly delivery: DeliveryStats = { fromTail: 0, fromSource: 0 };
   private readonly checkpointTimer: NodeJS.Timeout;
   private readonly evictionTimer: NodeJS.Timeout;
+  private readonly sealTimer: NodeJS.Timeout;
+  private sealing = false;
+  private shut = false;
   /** Heartbeats of every open cursor: one timer, not one per waiting subscriber. */
   private readonly idleClock: IdleClock;
   private readonly cursorOptions: CursorOptions;
@@ -119,9 +122,28 @@ export class Engine {
         this.log.error("checkpoint of scan frontiers failed", { err });
       }
     }, this.opts.checkpointMs).unref();
+    // Seals the index's pending matches once they are old enough, a few epochs a turn (index-store.ts).
+    this.sealTimer = setInterval(() => this.sealAged(), SEAL_AGE_MS / 4).unref();
     this.evictionTimer = setInterval(() => {
       this.evictIdleStreams().catch((err) => this.log.error("evicting streams failed", { err }));
     }, this.opts.evictionIntervalMs).unref();
+  }
+
+  private sealAged(): void {
+    if (this.sealing) return;
+    this.sealing = true;
+    const step = () => {
+      if (this.shut) return;
+      let more = false;
+      try {
+        more = this.store.sealAged();
+      } catch (err) {
+        this.log.error("sealing index segments failed", { err });
+      }
+      if (more && !this.shut) setImmediate(step);
+      else this.sealing = false;
+    };
+    step();
   }
 
   /** Evicts idle streams while the index is above its budget (runs on a timer). */
@@ -271,6 +293,8 @@ export class Engine {
   async close(): Promise<void> {
     clearInterval(this.checkpointTimer);
     clearInterval(this.evictionTimer);
+    clearInterval(this.sealTimer);
+    this.shut = true;
     this.idleClock.close();
     await this.registry.close();
     await this.matcher.close();

@@ -1,10 +1,31 @@
-// The SQLite index: streams, epochs (with their scan frontiers) and the
-// grep_match_seq table of numbered matches. The sequencer writes matches and
-// frontiers, the stream registry streams and epochs, the engine durable
-// positions; the cursor reads it. Frontier and matches are written in one
-// transaction, which is what makes numbering exactly-once across crashes.
+// The SQLite index: streams, epochs (with their scan frontiers) and their
+// numbered matches. The sequencer appends matches with frontiers, the stream
+// registry writes streams and epochs, the engine durable positions; the
+// cursor reads it. Frontier and matches are committed in one transaction,
+// which is what makes numbering exactly-once across crashes.
+//
+// Matches are stored as segments (runs of one epoch's consecutive seqs, one
+// row each), because a row per match dirtied a B-tree page per match: the
+// streams of a commit each have their own place in the table. A commit
+// therefore writes one journal record (what it numbered, and the frontiers
+// it moved) and keeps the new matches in memory, pending. An epoch's pending
+// matches are sealed into a segment, with its epoch row, when there are
+// SEGMENT_ROWS of them (in the commit that makes them so) or when they are
+// SEAL_AGE_MS old (sealAged(), which the engine calls on a timer). Journal
+// records are deleted once every part of them is sealed; opening the index
+// replays what is left (a crash), so memory is never the only copy of a
+// committed match. Readers see segments, then pending matches.
 import Database from "better-sqlite3";
-import type { Epoch, MatchRow, OffsetMap, StreamRecord } from "./types.js";
+import { decodeJournalRecord, encodeJournalRecord, type JournalEntry } from "./journal-codec.js";
+import { decodeSegment, encodeSegment } from "./segment-codec.js";
+import type { Epoch, MatchRow, OffsetMap, PartitionKey, StreamRecord } from "./types.js";
+
+/** Pending matches of an epoch are sealed into a segment when there are this many. */
+export const SEGMENT_ROWS = 64;
+/** Pending matches (and frontiers) older than this are sealed by sealAged(). */
+export const SEAL_AGE_MS = 2_000;
+/** A segment holds at most this many matches (replay, migration and large commits split runs). */
+const MAX_SEGMENT_ROWS = 256;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS streams (
@@ -26,21 +47,23 @@ CREATE TABLE IF NOT EXISTS epochs (
   frontier  TEXT NOT NULL,
   PRIMARY KEY (sid, epoch)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS grep_match_seq (
+-- The numbered matches: runs of one epoch's consecutive seqs, one row each
+-- (segment-codec.ts). Recent matches wait in memory and in match_journal
+-- (one row per commit) until their run is long or old enough.
+CREATE TABLE IF NOT EXISTS match_segments (
   sid       INTEGER NOT NULL,
   epoch     INTEGER NOT NULL,
-  seq       INTEGER NOT NULL,
-  topic     TEXT NOT NULL,
-  partition INTEGER NOT NULL,
-  "offset"  INTEGER NOT NULL,
-  ts        INTEGER NOT NULL,
-  size      INTEGER NOT NULL,
-  PRIMARY KEY (sid, epoch, seq)
-) WITHOUT ROWID;
--- No index on (sid, ts): every match would dirty a second B-tree page, and
--- a commit costs per page it dirties (at 1,000 live streams that index made
--- writing a match ~1.5x as costly). Count's time ranges scan the stream's rows.
-DROP INDEX IF EXISTS grep_match_seq_ts;
+  first_seq INTEGER NOT NULL,
+  last_seq  INTEGER NOT NULL,
+  min_ts    INTEGER NOT NULL,
+  max_ts    INTEGER NOT NULL,
+  body      BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS match_segments_seq ON match_segments (sid, epoch, last_seq);
+CREATE TABLE IF NOT EXISTS match_journal (
+  id   INTEGER PRIMARY KEY,
+  body BLOB NOT NULL
+);
 -- Streams evicted to stay within the disk budget: their IDs get a clear error,
 -- and a stream created again for the same filter numbers its epochs from
 -- next_epoch, so an old event ID can never name a new event.
@@ -71,12 +94,48 @@ interface EpochRow {
   frontier: string;
 }
 
+/** One epoch's part of a commit. */
+export interface EpochAppend {
+  readonly sid: number;
+  /** The epoch as committed so far; append() does not change it (the caller applies the commit after it returns). */
+  readonly epoch: Epoch;
+  /** The new matches: seqs epoch.lastSeq + 1, + 2, ... */
+  readonly rows: readonly MatchRow[];
+  /** The partitions whose frontier the commit moves, with their new next offsets. */
+  readonly frontier: ReadonlyMap<PartitionKey, number>;
+  /** Whether the commit completes the epoch (a backfill's last batch). */
+  readonly complete: boolean;
+}
+
+/** What an epoch has committed that its segments and epoch row do not hold yet. */
+interface Pending {
+  readonly sid: number;
+  readonly epoch: Epoch;
+  /** Matches not in a segment yet, seqs consecutive, after the epoch's last segment. */
+  rows: readonly MatchRow[];
+  /** The oldest journal record with a part of this epoch that the tables do not hold (0: none). */
+  since: number;
+  /** When that record was written. */
+  sinceAt: number;
+}
+
+interface SegmentRow {
+  epoch: number;
+  first_seq: number;
+  last_seq: number;
+  body: Buffer;
+}
+
 export class IndexStore {
   readonly db: Database.Database;
   private readonly st;
   private readonly runInTx: (fn: () => unknown) => unknown;
+  /** Per sid, per epoch number. */
+  private readonly pending = new Map<number, Map<number, Pending>>();
+  private readonly now: () => number;
 
-  constructor(path: string) {
+  constructor(path: string, options: { now?: () => number } = {}) {
+    this.now = options.now ?? Date.now;
     this.db = new Database(path);
     this.db.pragma("journal_mode = WAL");
     // FULL: a committed frontier must survive power loss, or a restart could renumber.
@@ -88,29 +147,27 @@ export class IndexStore {
     this.st = {
       streams: db.prepare("SELECT sid, stream_id, spec_json, created_at, last_used_at FROM streams"),
       epochs: db.prepare("SELECT * FROM epochs WHERE sid = ? ORDER BY ord"),
+      epochRow: db.prepare("SELECT * FROM epochs WHERE sid = ? AND epoch = ?"),
       insertStream: db.prepare("INSERT INTO streams (stream_id, spec_json, created_at, last_used_at) VALUES (?, ?, ?, ?)"),
       insertEpoch: db.prepare(
         "INSERT INTO epochs (sid, epoch, ord, kind, start_map, end_map, last_seq, complete, frontier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
       updateEpoch: db.prepare("UPDATE epochs SET last_seq = ?, complete = ?, frontier = ? WHERE sid = ? AND epoch = ?"),
-      insertMatch: db.prepare(
-        'INSERT INTO grep_match_seq (sid, epoch, seq, topic, partition, "offset", ts, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      readMatches: db.prepare(
-        'SELECT epoch, seq, topic, partition, "offset" AS offset, ts AS timestamp, size FROM grep_match_seq WHERE sid = ? AND epoch = ? AND seq > ? ORDER BY seq LIMIT ?',
-      ),
-      matchAt: db.prepare(
-        'SELECT epoch, seq, topic, partition, "offset" AS offset, ts AS timestamp, size FROM grep_match_seq WHERE sid = ? AND epoch = ? AND seq = ?',
-      ),
-      matchesInTime: db.prepare(
-        'SELECT epoch, seq, topic, partition, "offset" AS offset, ts AS timestamp, size FROM grep_match_seq WHERE sid = ? AND ts >= ? AND ts < ?',
-      ),
+      insertSegment: db.prepare("INSERT INTO match_segments (sid, epoch, first_seq, last_seq, min_ts, max_ts, body) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+      segmentsAfter: db.prepare("SELECT epoch, first_seq, last_seq, body FROM match_segments WHERE sid = ? AND epoch = ? AND last_seq > ? ORDER BY last_seq"),
+      segmentAt: db.prepare("SELECT epoch, first_seq, last_seq, body FROM match_segments WHERE sid = ? AND epoch = ? AND last_seq >= ? ORDER BY last_seq LIMIT 1"),
+      lastSegmentSeq: db.prepare("SELECT MAX(last_seq) AS seq FROM match_segments WHERE sid = ? AND epoch = ?").pluck(),
+      segmentsInTime: db.prepare("SELECT epoch, first_seq, last_seq, body FROM match_segments WHERE sid = ? AND max_ts >= ? AND min_ts < ?"),
+      insertJournal: db.prepare("INSERT INTO match_journal (body) VALUES (?)"),
+      journal: db.prepare("SELECT id, body FROM match_journal ORDER BY id"),
+      trimJournal: db.prepare("DELETE FROM match_journal WHERE id < ?"),
+      clearJournal: db.prepare("DELETE FROM match_journal"),
       touch: db.prepare("UPDATE streams SET last_used_at = ? WHERE sid = ?"),
       evicted: db.prepare("SELECT evicted_at AS evictedAt, next_epoch AS nextEpoch FROM evicted_streams WHERE stream_id = ?"),
       putEvicted: db.prepare(
         "INSERT INTO evicted_streams (stream_id, evicted_at, next_epoch) VALUES (?, ?, ?) ON CONFLICT(stream_id) DO UPDATE SET evicted_at = excluded.evicted_at, next_epoch = excluded.next_epoch",
       ),
-      deleteMatches: db.prepare("DELETE FROM grep_match_seq WHERE sid = ?"),
+      deleteSegments: db.prepare("DELETE FROM match_segments WHERE sid = ?"),
       deleteEpochs: db.prepare("DELETE FROM epochs WHERE sid = ?"),
       deleteStream: db.prepare("DELETE FROM streams WHERE sid = ?"),
       getDurable: db.prepare("SELECT stream_id AS streamId, last_ack AS lastAck FROM durable_subscriptions WHERE name = ?"),
@@ -118,6 +175,8 @@ export class IndexStore {
         "INSERT INTO durable_subscriptions (name, stream_id, last_ack, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET stream_id = excluded.stream_id, last_ack = excluded.last_ack, updated_at = excluded.updated_at",
       ),
     };
+    this.migrateMatchRows();
+    this.replayJournal();
   }
 
   /** Runs `fn` in one transaction (nested calls join the outer one). */
@@ -155,26 +214,130 @@ export class IndexStore {
     this.st.insertEpoch.run(sid, e.epoch, e.ord, e.kind, mapToJson(e.start), e.end ? mapToJson(e.end) : null, e.lastSeq, e.complete ? 1 : 0, mapToJson(e.frontier));
   }
 
-  /** Persists an epoch's counters and frontier (call inside the transaction that wrote its matches). */
+  /** Persists an epoch's counters and frontier as they are in memory (committed state only). */
   saveEpoch(sid: number, e: Epoch): void {
     this.st.updateEpoch.run(e.lastSeq, e.complete ? 1 : 0, mapToJson(e.frontier), sid, e.epoch);
   }
 
-  insertMatch(sid: number, m: MatchRow): void {
-    this.st.insertMatch.run(sid, m.epoch, m.seq, m.topic, m.partition, m.offset, m.timestamp, m.size);
+  /**
+   * Commits the writes in one transaction: one journal record, and a
+   * segment for each epoch whose pending matches reach SEGMENT_ROWS. Throws,
+   * with nothing written and nothing changed in memory, when the
+   * transaction fails or a write's seqs do not follow its epoch's.
+   */
+  append(writes: readonly EpochAppend[]): void {
+    const now = this.now();
+    // What each epoch's pending part becomes, applied once the transaction committed.
+    const next: Array<{ p: Pending; rows: readonly MatchRow[]; sealed: boolean }> = [];
+    const id = this.tx(() => {
+      const entries: JournalEntry[] = [];
+      for (const w of writes) {
+        for (let i = 0; i < w.rows.length; i++) {
+          const seq = w.epoch.lastSeq + 1 + i;
+          if (w.rows[i]!.seq !== seq) throw new Error(`stream ${w.sid} epoch ${w.epoch.epoch}: match ${w.rows[i]!.seq} written where ${seq} belongs`);
+        }
+        entries.push({ sid: w.sid, epoch: w.epoch.epoch, lastSeq: w.epoch.lastSeq + w.rows.length, complete: w.complete || w.epoch.complete, frontier: w.frontier, rows: w.rows });
+      }
+      const id = Number(this.st.insertJournal.run(encodeJournalRecord(entries)).lastInsertRowid);
+      for (let i = 0; i < writes.length; i++) {
+        const w = writes[i]!;
+        const p = this.pendingOf(w.sid, w.epoch);
+        if (next.some((n) => n.p === p)) throw new Error(`stream ${w.sid} epoch ${w.epoch.epoch} is written twice in one commit`);
+        const rows = p.rows.length === 0 ? w.rows : [...p.rows, ...w.rows];
+        const sealed = rows.length >= SEGMENT_ROWS;
+        if (sealed) {
+          this.writeSegments(w.sid, w.epoch.epoch, rows);
+          const frontier = new Map(w.epoch.frontier);
+          for (const [pk, o] of w.frontier) frontier.set(pk, o);
+          const e = entries[i]!;
+          this.st.updateEpoch.run(e.lastSeq, e.complete ? 1 : 0, mapToJson(frontier), w.sid, w.epoch.epoch);
+        }
+        next.push({ p, rows: sealed ? [] : rows, sealed });
+      }
+      return id;
+    });
+    for (const { p, rows, sealed } of next) {
+      p.rows = rows;
+      if (sealed) {
+        p.since = 0;
+        p.sinceAt = 0;
+      } else if (p.since === 0) {
+        p.since = id;
+        p.sinceAt = now;
+      }
+    }
   }
 
+  /**
+   * Seals up to `max` epochs whose pending part is SEAL_AGE_MS old: their
+   * matches into segments and their counters and frontiers into their
+   * epoch rows, in one transaction; then deletes the journal records that
+   * nothing pending refers to. Returns whether more are due.
+   */
+  sealAged(max = 32): boolean {
+    const now = this.now();
+    const due: Pending[] = [];
+    let more = false;
+    for (const byEpoch of this.pending.values()) {
+      for (const p of byEpoch.values()) {
+        if (p.since === 0 || now - p.sinceAt < SEAL_AGE_MS) continue;
+        if (due.length < max) due.push(p);
+        else more = true;
+      }
+    }
+    this.seal(due);
+    return more;
+  }
+
+  /** Seals everything pending and empties the journal (before an eviction, and on close). */
+  sealAll(): void {
+    const all: Pending[] = [];
+    for (const byEpoch of this.pending.values()) for (const p of byEpoch.values()) if (p.since !== 0) all.push(p);
+    this.seal(all);
+  }
+
+  /** Matches of an epoch after `afterSeq`, at most `limit`, in seq order. */
   readMatches(sid: number, epoch: number, afterSeq: number, limit: number): MatchRow[] {
-    return this.st.readMatches.all(sid, epoch, afterSeq, limit) as MatchRow[];
+    const out: MatchRow[] = [];
+    const pending = this.pending.get(sid)?.get(epoch)?.rows;
+    const firstPending = pending && pending.length > 0 ? pending[0]!.seq : Infinity;
+    if (afterSeq + 1 < firstPending) {
+      for (const s of this.st.segmentsAfter.iterate(sid, epoch, afterSeq) as IterableIterator<SegmentRow>) {
+        const from = Math.max(0, afterSeq + 1 - s.first_seq);
+        decodeSegment(s.body, epoch, s.first_seq, out, from, limit - out.length);
+        if (out.length >= limit) break;
+      }
+    }
+    if (pending && out.length < limit) {
+      const from = Math.max(0, afterSeq + 1 - firstPending);
+      for (let i = from; i < pending.length && out.length < limit; i++) out.push(pending[i]!);
+    }
+    return out;
   }
 
   matchAt(sid: number, epoch: number, seq: number): MatchRow | undefined {
-    return this.st.matchAt.get(sid, epoch, seq) as MatchRow | undefined;
+    const pending = this.pending.get(sid)?.get(epoch)?.rows;
+    if (pending && pending.length > 0 && seq >= pending[0]!.seq) return pending[seq - pending[0]!.seq];
+    const s = this.st.segmentAt.get(sid, epoch, seq) as SegmentRow | undefined;
+    if (!s || s.first_seq > seq) return undefined;
+    return decodeSegment(s.body, epoch, s.first_seq, [], seq - s.first_seq, 1)[0];
   }
 
-  /** The stream's matches with fromMs <= timestamp < toMs (0 = unbounded), streamed from disk. */
-  iterateMatches(sid: number, fromMs: number, toMs: number): IterableIterator<MatchRow> {
-    return this.st.matchesInTime.iterate(sid, fromMs > 0 ? fromMs : Number.MIN_SAFE_INTEGER, toMs > 0 ? toMs : Number.MAX_SAFE_INTEGER) as IterableIterator<MatchRow>;
+  /** The stream's matches with fromMs <= timestamp < toMs (0 = unbounded), streamed from disk, in no particular order. */
+  *iterateMatches(sid: number, fromMs: number, toMs: number): IterableIterator<MatchRow> {
+    const from = fromMs > 0 ? fromMs : Number.MIN_SAFE_INTEGER;
+    const to = toMs > 0 ? toMs : Number.MAX_SAFE_INTEGER;
+    // The pending ones first, then segments below them: a run sealed meanwhile is neither seen twice nor missed.
+    const firstPending = new Map<number, number>();
+    for (const p of this.pending.get(sid)?.values() ?? []) {
+      if (p.rows.length === 0) continue;
+      firstPending.set(p.epoch.epoch, p.rows[0]!.seq);
+      for (const r of p.rows) if (r.timestamp >= from && r.timestamp < to) yield r;
+    }
+    for (const s of this.st.segmentsInTime.iterate(sid, from, to) as IterableIterator<SegmentRow>) {
+      const below = firstPending.get(s.epoch) ?? Infinity;
+      for (const r of decodeSegment(s.body, s.epoch, s.first_seq, [])) if (r.seq < below && r.timestamp >= from && r.timestamp < to) yield r;
+    }
   }
 
   touch(sid: number, now: number): void {
@@ -187,13 +350,16 @@ export class IndexStore {
 
   /** Deletes a stream and its matches, remembering that it was evicted. */
   evictStream(stream: StreamRecord, now: number): void {
+    // No journal record may name the sid afterwards: SQLite may give it to the next new stream.
+    this.sealAll();
     this.tx(() => {
       const nextEpoch = Math.max(...stream.epochs.map((e) => e.epoch)) + 1;
-      this.st.deleteMatches.run(stream.sid);
+      this.st.deleteSegments.run(stream.sid);
       this.st.deleteEpochs.run(stream.sid);
       this.st.deleteStream.run(stream.sid);
       this.st.putEvicted.run(stream.streamId, now, nextEpoch);
     });
+    this.pending.delete(stream.sid);
   }
 
   /** Bytes of the index file in use (free pages left by deletes excluded). */
@@ -212,8 +378,132 @@ export class IndexStore {
     this.st.putDurable.run(name, streamId, lastAck, now);
   }
 
+  /** Seals what is pending (so the next open replays nothing) and closes. */
   close(): void {
-    this.db.close();
+    try {
+      this.sealAll();
+    } finally {
+      this.db.close();
+    }
+  }
+
+  private pendingOf(sid: number, epoch: Epoch): Pending {
+    let byEpoch = this.pending.get(sid);
+    if (!byEpoch) this.pending.set(sid, (byEpoch = new Map()));
+    let p = byEpoch.get(epoch.epoch);
+    if (!p) byEpoch.set(epoch.epoch, (p = { sid, epoch, rows: [], since: 0, sinceAt: 0 }));
+    return p;
+  }
+
+  /** Writes the pending parts to segments and epoch rows in one transaction, then trims the journal. */
+  private seal(list: readonly Pending[]): void {
+    if (list.length > 0) {
+      this.tx(() => {
+        for (const p of list) {
+          if (p.rows.length > 0) this.writeSegments(p.sid, p.epoch.epoch, p.rows);
+          this.saveEpoch(p.sid, p.epoch);
+        }
+      });
+      for (const p of list) {
+        p.rows = [];
+        p.since = 0;
+        p.sinceAt = 0;
+      }
+    }
+    let oldest = Infinity;
+    for (const byEpoch of this.pending.values()) for (const p of byEpoch.values()) if (p.since > 0 && p.since < oldest) oldest = p.since;
+    if (oldest === Infinity) this.st.clearJournal.run();
+    else this.st.trimJournal.run(oldest);
+  }
+
+  /** Inserts rows (consecutive seqs of one epoch) as segments of at most MAX_SEGMENT_ROWS. */
+  private writeSegments(sid: number, epoch: number, rows: readonly MatchRow[]): void {
+    for (let i = 0; i < rows.length; i += MAX_SEGMENT_ROWS) {
+      const run = rows.slice(i, i + MAX_SEGMENT_ROWS);
+      let min = Infinity;
+      let max = -Infinity;
+      for (const r of run) {
+        if (r.timestamp < min) min = r.timestamp;
+        if (r.timestamp > max) max = r.timestamp;
+      }
+      this.st.insertSegment.run(sid, epoch, run[0]!.seq, run[run.length - 1]!.seq, min, max, encodeSegment(run));
+    }
+  }
+
+  /**
+   * After a crash: folds the journal's records into segments and epoch
+   * rows. Counters and `complete` only grow and frontiers only advance, so
+   * each is the maximum of the epoch row and the records; a match already
+   * in a segment is skipped. Records of streams evicted since are ignored.
+   */
+  private replayJournal(): void {
+    const records = this.st.journal.all() as Array<{ id: number; body: Buffer }>;
+    if (records.length === 0) return;
+    interface Replay { row: EpochRow; frontier: OffsetMap; lastSeq: number; complete: boolean; sealed: number; rows: MatchRow[] }
+    const epochs = new Map<string, Replay>();
+    this.tx(() => {
+      for (const { body } of records) {
+        for (const e of decodeJournalRecord(body)) {
+          const k = `${e.sid}/${e.epoch}`;
+          let r = epochs.get(k);
+          if (!r) {
+            const row = this.st.epochRow.get(e.sid, e.epoch) as (EpochRow & { sid: number }) | undefined;
+            if (!row) continue;
+            const sealed = (this.st.lastSegmentSeq.get(e.sid, e.epoch) as number | null) ?? 0;
+            epochs.set(k, (r = { row, frontier: jsonToMap(row.frontier), lastSeq: row.last_seq, complete: row.complete === 1, sealed, rows: [] }));
+          }
+          r.lastSeq = Math.max(r.lastSeq, e.lastSeq);
+          r.complete ||= e.complete;
+          for (const [pk, o] of e.frontier) r.frontier.set(pk, Math.max(o, r.frontier.get(pk) ?? 0));
+          for (const m of e.rows) {
+            const expected = r.sealed + r.rows.length + 1;
+            if (m.seq < expected) continue;
+            if (m.seq > expected) throw new Error(`index journal: stream ${e.sid} epoch ${e.epoch} jumps from match ${expected - 1} to ${m.seq}`);
+            r.rows.push(m);
+          }
+        }
+      }
+      for (const [k, r] of epochs) {
+        const [sid, epoch] = k.split("/").map(Number) as [number, number];
+        if (r.rows.length > 0) this.writeSegments(sid, epoch, r.rows);
+        if (r.sealed + r.rows.length < r.lastSeq) throw new Error(`index journal: stream ${sid} epoch ${epoch} has ${r.sealed + r.rows.length} matches of ${r.lastSeq}`);
+        this.st.updateEpoch.run(r.lastSeq, r.complete ? 1 : 0, mapToJson(r.frontier), sid, epoch);
+      }
+      this.st.clearJournal.run();
+    });
+  }
+
+  /** An index written before segments held a row per match: rewrites them as segments, once. */
+  private migrateMatchRows(): void {
+    const old = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'grep_match_seq'").get();
+    if (!old) return;
+    // Read in pages by key: a statement cannot iterate while the same connection inserts.
+    const page = this.db.prepare(
+      'SELECT sid, epoch, seq, topic, partition, "offset" AS offset, ts AS timestamp, size FROM grep_match_seq WHERE (sid, epoch, seq) > (?, ?, ?) ORDER BY sid, epoch, seq LIMIT 10000',
+    );
+    this.tx(() => {
+      let run: MatchRow[] = [];
+      let runSid = -1;
+      const flush = () => {
+        if (run.length > 0) this.writeSegments(runSid, run[0]!.epoch, run);
+        run = [];
+      };
+      let key: [number, number, number] = [-Infinity, -Infinity, -Infinity];
+      for (let rows = page.all(...key) as Array<MatchRow & { sid: number }>; rows.length > 0; rows = page.all(...key) as Array<MatchRow & { sid: number }>) {
+        for (const r of rows) {
+          const last = run[run.length - 1];
+          if (!last || r.sid !== runSid || r.epoch !== last.epoch || r.seq !== last.seq + 1 || run.length >= MAX_SEGMENT_ROWS) {
+            flush();
+            runSid = r.sid;
+          }
+          run.push({ epoch: r.epoch, seq: r.seq, topic: r.topic, partition: r.partition, offset: r.offset, timestamp: r.timestamp, size: r.size });
+        }
+        const last = rows[rows.length - 1]!;
+        key = [last.sid, last.epoch, last.seq];
+      }
+      flush();
+      this.db.exec("DROP TABLE grep_match_seq");
+    });
   }
 }
 

@@ -37,9 +37,10 @@ interface HeadBatch {
   readonly reject: (err: unknown) => void;
 }
 
-/** What one group commit wrote for one stream's head epoch. */
+/** What one group commit writes for one stream's head epoch. */
 interface HeadWrite {
   readonly head: Epoch;
+  /** The partitions the commit moves, with their new next offsets. */
   readonly frontier: Map<PartitionKey, number>;
   readonly matches: SequencedMatch[];
 }
@@ -102,23 +103,16 @@ export class Sequencer {
     }
     const writes = new Map<StreamRecord, HeadWrite>();
     try {
-      this.store.tx(() => {
-        for (const b of batches) {
-          for (const [stream, records] of b.matches) {
-            if (!b.isMember(stream)) continue;
-            let w = writes.get(stream);
-            if (!w) {
-              const head = headEpoch(stream);
-              writes.set(stream, (w = { head, frontier: new Map(head.frontier), matches: [] }));
-            }
-            w.frontier.set(b.pk, Math.max(b.nextOffset, w.frontier.get(b.pk) ?? 0));
-            this.writeMatches(stream, w.head, records, w.matches);
-          }
+      for (const b of batches) {
+        for (const [stream, records] of b.matches) {
+          if (!b.isMember(stream)) continue;
+          let w = writes.get(stream);
+          if (!w) writes.set(stream, (w = { head: headEpoch(stream), frontier: new Map(), matches: [] }));
+          w.frontier.set(b.pk, Math.max(b.nextOffset, w.frontier.get(b.pk) ?? 0));
+          numberMatches(w.head, records, w.matches);
         }
-        for (const [stream, w] of writes) {
-          this.store.saveEpoch(stream.sid, { ...w.head, lastSeq: w.head.lastSeq + w.matches.length, frontier: w.frontier });
-        }
-      });
+      }
+      this.store.append([...writes].map(([stream, w]) => ({ sid: stream.sid, epoch: w.head, rows: w.matches.map((m) => m.row), frontier: w.frontier, complete: false })));
     } catch (err) {
       for (const b of batches) b.reject(err);
       return;
@@ -141,17 +135,11 @@ export class Sequencer {
    * next offsets of the partitions it consumed; `complete` closes the epoch.
    */
   commitEpoch(stream: StreamRecord, epoch: Epoch, frontiers: ReadonlyMap<PartitionKey, number>, records: readonly SourceRecord[], complete: boolean): void {
-    const written: Array<[StreamRecord, Epoch, SequencedMatch[]]> = [];
-    this.store.tx(() => {
-      const frontier = new Map(epoch.frontier);
-      for (const [pk, next] of frontiers) frontier.set(pk, next);
-      const seqd = this.writeMatches(stream, epoch, records, []);
-      this.store.saveEpoch(stream.sid, { ...epoch, lastSeq: epoch.lastSeq + seqd.length, complete, frontier });
-      written.push([stream, epoch, seqd]);
-    });
+    const matches = numberMatches(epoch, records, []);
+    this.store.append([{ sid: stream.sid, epoch, rows: matches.map((m) => m.row), frontier: frontiers, complete }]);
     for (const [pk, next] of frontiers) epoch.frontier.set(pk, next);
     epoch.complete = complete;
-    this.publish(written);
+    this.publish([[stream, epoch, matches]]);
   }
 
   /** Persists head frontiers that moved without matches, so a restart rescans less. */
@@ -164,29 +152,28 @@ export class Sequencer {
     });
   }
 
-  /** Numbers `records` after epoch.lastSeq and those already in `out`, writes them, and appends them to `out`. */
-  private writeMatches(stream: StreamRecord, epoch: Epoch, records: readonly SourceRecord[], out: SequencedMatch[]): SequencedMatch[] {
-    let seq = epoch.lastSeq + out.length;
-    for (const record of records) {
-      const row: MatchRow = {
-        epoch: epoch.epoch,
-        seq: ++seq,
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-        timestamp: record.timestamp,
-        size: sizeOf(record),
-      };
-      this.store.insertMatch(stream.sid, row);
-      out.push({ row, record });
-    }
-    return out;
-  }
-
   private publish(written: Array<[StreamRecord, Epoch, SequencedMatch[]]>): void {
     for (const [stream, epoch, matches] of written) {
       epoch.lastSeq += matches.length;
       if (matches.length > 0 || epoch.complete) this.onAppend(stream, epoch, matches);
     }
   }
+}
+
+/** Numbers `records` after epoch.lastSeq and the matches already in `out`, and appends them to `out`. */
+function numberMatches(epoch: Epoch, records: readonly SourceRecord[], out: SequencedMatch[]): SequencedMatch[] {
+  let seq = epoch.lastSeq + out.length;
+  for (const record of records) {
+    const row: MatchRow = {
+      epoch: epoch.epoch,
+      seq: ++seq,
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      timestamp: record.timestamp,
+      size: sizeOf(record),
+    };
+    out.push({ row, record });
+  }
+  return out;
 }

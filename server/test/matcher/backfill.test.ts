@@ -3,6 +3,9 @@
 // repeating a match.
 import { it } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { EmbeddedLog } from "../../src/source/embedded/embedded-log.js";
 import { IndexStore } from "../../src/sequencer/index-store.js";
 import { Sequencer } from "../../src/sequencer/sequencer.js";
@@ -12,12 +15,12 @@ import { compileFilter } from "../../src/filter/index.js";
 
 const enc = new TextEncoder();
 
-async function setup() {
+async function setup(path = ":memory:") {
   const log = new EmbeddedLog({ path: ":memory:", defaultPartitions: 3 });
   // Timestamps interleave across partitions; partition 2 has a late, out-of-order record.
   const plan: Array<[number, number]> = [[0, 10], [1, 11], [2, 12], [0, 13], [0, 14], [1, 15], [2, 16], [1, 17], [0, 18], [2, 10_000], [1, 19], [0, 20]];
   await log.produce("h", plan.map(([partition, ts]) => ({ partition, timestamp: ts, key: null, value: enc.encode(JSON.stringify({ ts, keep: ts % 2 === 0 })) })));
-  const store = new IndexStore(":memory:");
+  const store = new IndexStore(path);
   const seq = new Sequencer(store, () => {});
   const filter = compileFilter({ topics: ["h"], topicRegex: "", keyPrefix: [], keyRegex: "", query: '{"keep":true}', projection: "" });
   const ends = new Map((await log.describeTopic("h")).partitions.map((p) => [`h:${p.partition}`, p.end]));
@@ -25,7 +28,7 @@ async function setup() {
   const epoch: Epoch = { epoch: 1, ord: -1, kind: "backfill", start: new Map(), end: ends, lastSeq: 0, complete: false, frontier: new Map() };
   store.insertEpoch(record.sid, epoch);
   record.epochs.unshift(epoch);
-  return { log, store, seq, stream: { record, filter }, epoch };
+  return { log, store, seq, stream: { record, filter }, epoch, path };
 }
 
 const progress = (): BackfillProgress => ({ scanned: 0, total: 0, matched: 0, startedAt: 0, waitingFor: "" });
@@ -42,8 +45,10 @@ it("merges partitions by timestamp across batch boundaries", async () => {
   assert.deepEqual(store.readMatches(stream.record.sid, 1, 0, 100).map((m) => m.seq), [1, 2, 3, 4, 5, 6, 7]);
 });
 
-it("resumes an interrupted scan at its frontier: no match lost or repeated", async () => {
-  const { log, store, seq, stream, epoch } = await setup();
+it("resumes an interrupted scan at its frontier: no match lost or repeated", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "grep-streams-backfill-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { log, store, stream, epoch, path } = await setup(join(dir, "index.db"));
   const abort = new AbortController();
   let commits = 0;
   const counting = new Sequencer(store, () => {
@@ -53,11 +58,15 @@ it("resumes an interrupted scan at its frontier: no match lost or repeated", asy
   assert.equal(epoch.complete, false);
   const partial = timestamps(store, stream.record.sid);
   assert.ok(partial.length > 0 && partial.length < 7, `partial: ${partial}`);
-  // "Restart": reload the epoch as the index has it, and scan again.
-  const [reloaded] = store.loadStreams();
+  // A crash (nothing sealed: the journal is replayed), then a restart that scans again from the epoch as the index has it.
+  store.db.close();
+  const reopened = new IndexStore(path);
+  t.after(() => reopened.close());
+  const [reloaded] = reopened.loadStreams();
   const again = reloaded!.epochs.find((e) => e.epoch === 1)!;
-  await runBackfill(log, seq, { record: reloaded!, filter: stream.filter }, again, { batchSize: 2, signal: new AbortController().signal, progress: progress() });
-  const all = timestamps(store, stream.record.sid);
+  assert.deepEqual(timestamps(reopened, stream.record.sid), partial, "the committed matches survived the crash");
+  await runBackfill(log, new Sequencer(reopened, () => {}), { record: reloaded!, filter: stream.filter }, again, { batchSize: 2, signal: new AbortController().signal, progress: progress() });
+  const all = timestamps(reopened, stream.record.sid);
   assert.deepEqual([...all].sort((a, b) => a - b), [10, 12, 14, 16, 18, 20, 10_000]);
   assert.equal(new Set(all).size, 7);
 });

@@ -43,5 +43,5 @@ it("a backfill without progress logs a warning naming the read it waits for", as
   assert.equal(warnings[0]!.scanned, 0);
   assert.equal(warnings[0]!.total, 60);
   release(); // the read returns nothing: the partition is done, the scan completes
-  await waitUntil("the scan completed", () => store.loadStreams()[0]!.epochs.some((e) => e.kind === "backfill" && e.complete));
+  await waitUntil("the scan completed", () => registry.get(f.streamId)!.record.epochs.some((e) => e.kind === "backfill" && e.complete));
 });
