@@ -182,7 +182,14 @@ export class PartitionReader {
       if (list.length === 0) return;
       posted = list;
     }
-    const result = await this.target.pool.match(this.worker, this.topic, records, { keys, values });
+    // The group commit may wait for this batch while the worker matches it.
+    const submitted = this.sequencer.expect();
+    let result;
+    try {
+      result = await this.target.pool.match(this.worker, this.topic, records, { keys, values });
+    } finally {
+      submitted(); // (before commitHead below, in the same turn: the wait ends once every announced batch is in)
+    }
     if (this.stopped) return;
     skips.nonJson += result.nonJson;
     skips.badKey += result.badKey;

@@ -133,6 +133,8 @@ export class IndexStore {
   /** Per sid, per epoch number. */
   private readonly pending = new Map<number, Map<number, Pending>>();
   private readonly now: () => number;
+  /** Epochs of streams evicted by this process (saveEpoch ignores them). */
+  private readonly evictedEpochs = new WeakSet<Epoch>();
 
   constructor(path: string, options: { now?: () => number } = {}) {
     this.now = options.now ?? Date.now;
@@ -214,8 +216,13 @@ export class IndexStore {
     this.st.insertEpoch.run(sid, e.epoch, e.ord, e.kind, mapToJson(e.start), e.end ? mapToJson(e.end) : null, e.lastSeq, e.complete ? 1 : 0, mapToJson(e.frontier));
   }
 
-  /** Persists an epoch's counters and frontier as they are in memory (committed state only). */
+  /**
+   * Persists an epoch's counters and frontier as they are in memory
+   * (committed state only). An epoch of an evicted stream is not saved: its
+   * sid may belong to a new stream by now.
+   */
   saveEpoch(sid: number, e: Epoch): void {
+    if (this.evictedEpochs.has(e)) return;
     this.st.updateEpoch.run(e.lastSeq, e.complete ? 1 : 0, mapToJson(e.frontier), sid, e.epoch);
   }
 
@@ -360,6 +367,7 @@ export class IndexStore {
       this.st.putEvicted.run(stream.streamId, now, nextEpoch);
     });
     this.pending.delete(stream.sid);
+    for (const e of stream.epochs) this.evictedEpochs.add(e);
   }
 
   /** Bytes of the index file in use (free pages left by deletes excluded). */

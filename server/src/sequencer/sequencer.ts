@@ -26,6 +26,13 @@ const sizeOf = (r: SourceRecord): number => r.value?.byteLength ?? 0;
  */
 export const MAX_GROUP_MATCHES = 256;
 
+/**
+ * How long a group commit may wait for batches that are still being matched
+ * (announced with expect()): the batches of one append, matched by the
+ * workers in parallel, then share one transaction and its fsync.
+ */
+export const MAX_GROUP_WAIT_MS = 1;
+
 /** A batch of the live head waiting for the next group commit. */
 interface HeadBatch {
   readonly pk: PartitionKey;
@@ -35,6 +42,8 @@ interface HeadBatch {
   readonly isMember: (s: StreamRecord) => boolean;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
+  /** When it was submitted (performance.now()). */
+  readonly at: number;
 }
 
 /** What one group commit writes for one stream's head epoch. */
@@ -46,11 +55,17 @@ interface HeadWrite {
 }
 
 export class Sequencer {
-  /** Streams whose head frontier moved without matches: persisted by checkpoint(). */
-  private readonly dirty = new Set<StreamRecord>();
+  /** Member lists of batches that moved head frontiers without matches: persisted by checkpoint(). */
+  private readonly dirty = new Set<readonly StreamRecord[]>();
+  /** The head epochs of a member list (a reader passes the same list while its members stay the same). */
+  private readonly heads = new WeakMap<readonly StreamRecord[], Epoch[]>();
   /** Head batches submitted since the last group commit. */
   private queue: HeadBatch[] = [];
   private flushScheduled = false;
+  /** Batches announced with expect() and not submitted yet. */
+  private inFlight = 0;
+  /** The timer of a group commit that waits for them. */
+  private waiting: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly store: IndexStore,
@@ -65,11 +80,12 @@ export class Sequencer {
    *
    * Group commit: the batches of every partition submitted in one turn of
    * the event loop are written in one transaction (up to MAX_GROUP_MATCHES
-   * matches; the rest in the next turn), each stream's epoch row once. A
-   * commit costs per transaction and per page it dirties, so this is cheaper
-   * than a transaction per batch; it adds at most the rest of the turn. A
-   * stream that is no longer a member (`isMember`) when the batch is
-   * committed takes no part in it.
+   * matches; the rest in the next turn). A commit costs per transaction (an
+   * fsync) and per page it dirties, so this is cheaper than a transaction
+   * per batch; it adds at most the rest of the turn, or, while batches
+   * announced with expect() are still being matched, up to
+   * MAX_GROUP_WAIT_MS. A stream that is no longer a member (`isMember`) when
+   * the batch is committed takes no part in it.
    */
   commitHead(
     pk: PartitionKey,
@@ -79,17 +95,58 @@ export class Sequencer {
     isMember: (s: StreamRecord) => boolean = () => true,
   ): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ pk, nextOffset, members, matches, isMember, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.queue.push({ pk, nextOffset, members, matches, isMember, resolve, reject, at: performance.now() });
+      this.scheduleFlush();
     });
+  }
+
+  /**
+   * A reader is about to match a batch of the live head: the next group
+   * commit may wait for it (MAX_GROUP_WAIT_MS at most), so that the batches
+   * of one append, matched in parallel, share a transaction. Call the
+   * returned function once the batch is submitted with commitHead (just
+   * before) or given up.
+   */
+  expect(): () => void {
+    this.inFlight++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.inFlight--;
+      if (this.inFlight === 0 && this.waiting !== null) {
+        clearTimeout(this.waiting);
+        this.waiting = null;
+        this.flushScheduled = false;
+        this.scheduleFlush();
+      }
+    };
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushOrWait());
+  }
+
+  /** Flushes now, unless announced batches are still being matched and the oldest queued one can wait a little longer. */
+  private flushOrWait(): void {
+    if (this.waiting !== null) return;
+    const waited = this.queue.length > 0 ? performance.now() - this.queue[0]!.at : Infinity;
+    if (this.inFlight > 0 && waited < MAX_GROUP_WAIT_MS) {
+      this.waiting = setTimeout(() => {
+        this.waiting = null;
+        this.flush();
+      }, MAX_GROUP_WAIT_MS - waited);
+      return;
+    }
+    this.flush();
   }
 
   /** Writes every queued head batch in one transaction, then updates memory and tells the listener. */
   private flush(): void {
     this.flushScheduled = false;
+    if (this.queue.length === 0) return;
     let take = 0;
     let rows = 0;
     while (take < this.queue.length && (take === 0 || rows < MAX_GROUP_MATCHES)) {
@@ -97,10 +154,7 @@ export class Sequencer {
       take++;
     }
     const batches = this.queue.splice(0, take);
-    if (this.queue.length > 0) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    if (this.queue.length > 0) this.scheduleFlush();
     const writes = new Map<StreamRecord, HeadWrite>();
     try {
       for (const b of batches) {
@@ -117,14 +171,19 @@ export class Sequencer {
       for (const b of batches) b.reject(err);
       return;
     }
+    // Every member's frontier moves (a thousand streams, for batches of a
+    // few records: this loop is per member, so it does the least it can).
     for (const b of batches) {
-      for (const stream of b.members) {
-        if (!b.isMember(stream)) continue;
-        const head = headEpoch(stream);
-        if ((head.frontier.get(b.pk) ?? 0) < b.nextOffset) head.frontier.set(b.pk, b.nextOffset);
-        // Its epoch row holds this partition's frontier only if it had matches here.
-        if (!b.matches.has(stream)) this.dirty.add(stream);
+      const { members, pk, nextOffset, isMember } = b;
+      let heads = this.heads.get(members);
+      if (!heads) this.heads.set(members, (heads = members.map(headEpoch)));
+      for (let i = 0; i < members.length; i++) {
+        if (!isMember(members[i]!)) continue;
+        const f = heads[i]!.frontier;
+        if ((f.get(pk) ?? 0) < nextOffset) f.set(pk, nextOffset);
       }
+      // Their epoch rows hold this partition's frontier only where they had matches here.
+      if (members.length > b.matches.size) this.dirty.add(members);
     }
     this.publish([...writes].map(([stream, w]) => [stream, w.head, w.matches]));
     for (const b of batches) b.resolve();
@@ -145,8 +204,10 @@ export class Sequencer {
   /** Persists head frontiers that moved without matches, so a restart rescans less. */
   checkpoint(): void {
     if (this.dirty.size === 0) return;
-    const streams = [...this.dirty];
+    const streams = new Set<StreamRecord>();
+    for (const list of this.dirty) for (const s of list) streams.add(s);
     this.dirty.clear();
+    // (A stream that left or was evicted since is saved as it is in memory, or not at all: both are right.)
     this.store.tx(() => {
       for (const s of streams) this.store.saveEpoch(s.sid, headEpoch(s));
     });

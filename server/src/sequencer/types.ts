@@ -55,6 +55,9 @@ export interface MatchRow {
 }
 
 export const headEpoch = (s: StreamRecord): Epoch => {
+  // Epochs are sorted by ord and the head's is 0, the highest: it is the last one.
+  const last = s.epochs[s.epochs.length - 1];
+  if (last?.kind === "head") return last;
   const head = s.epochs.find((e) => e.kind === "head");
   if (!head) throw new Error(`stream ${s.streamId} has no head epoch`);
   return head;

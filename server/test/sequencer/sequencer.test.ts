@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IndexStore } from "../../src/sequencer/index-store.js";
-import { Sequencer, type SequencedMatch } from "../../src/sequencer/sequencer.js";
+import { MAX_GROUP_WAIT_MS, Sequencer, type SequencedMatch } from "../../src/sequencer/sequencer.js";
 import { headEpoch, type StreamRecord } from "../../src/sequencer/types.js";
 import type { SourceRecord } from "../../src/source/types.js";
 
@@ -89,4 +89,35 @@ it("a stream that left before the group commit takes no part in it", async (t) =
   assert.deepEqual([headEpoch(leaves).lastSeq, headEpoch(leaves).frontier.get("t:0")], [0, undefined]);
   assert.equal(store.readMatches(leaves.sid, 0, 0, 10).length, 0);
   store.close();
+});
+
+it("a group commit waits for announced batches, and not longer than MAX_GROUP_WAIT_MS", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "grep-streams-seq-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = new IndexStore(join(dir, "index.db"));
+  t.after(() => store.close());
+  const seq = new Sequencer(store, () => {});
+  const s = store.createStream("00000000000000ff", "{}", new Map(), 1);
+  const transactions = () => Number(store.db.prepare("SELECT COALESCE(MAX(id), 0) FROM match_journal").pluck().get());
+  // Partition 1's batch is still being matched when partition 0's is submitted: one transaction for both.
+  const release = seq.expect();
+  const first = seq.commitHead("t:0", 2, [s], new Map([[s, [rec(1)]]]));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(headEpoch(s).lastSeq, 0, "the commit waits for the announced batch");
+  release();
+  const second = seq.commitHead("t:1", 4, [s], new Map([[s, [rec(3, 1)]]]));
+  await Promise.all([first, second]);
+  assert.equal(transactions(), 1);
+  assert.equal(headEpoch(s).lastSeq, 2);
+  // An announced batch that never comes (a worker that is slow or failed) holds a commit up for MAX_GROUP_WAIT_MS only.
+  const never = seq.expect();
+  const started = performance.now();
+  await seq.commitHead("t:0", 6, [s], new Map([[s, [rec(5)]]]));
+  const waited = performance.now() - started;
+  assert.ok(waited >= MAX_GROUP_WAIT_MS * 0.9 && waited < 500, `waited ${waited} ms`);
+  assert.equal(transactions(), 2);
+  never();
+  never(); // a second call changes nothing
+  await seq.commitHead("t:0", 8, [s], new Map([[s, [rec(7)]]]));
+  assert.equal(headEpoch(s).lastSeq, 4);
 });
