@@ -168,6 +168,8 @@ export class PartitionReader {
     if (isSteady) {
       ({ members: posted, keys, values } = steady);
     } else {
+      // The members' frontiers are read: apply the moves the sequencer kept lazily.
+      this.sequencer.settleFrontiers(this.pk);
       const list: StreamRecord[] = [];
       frontiers = new Map();
       for (const s of streams) {
@@ -240,8 +242,9 @@ export class PartitionReader {
       }
       return current.has(r);
     };
+    const allMembers = () => this.members.version === version;
     for (const c of chunks) {
-      await this.sequencer.commitHead(this.pk, records[c.end - 1]!.offset + 1, members, c.matches, isMember);
+      await this.sequencer.commitHead(this.pk, records[c.end - 1]!.offset + 1, members, c.matches, isMember, allMembers);
       if (this.stopped) return;
     }
     const unchanged = this.members.version === version;
@@ -253,6 +256,7 @@ export class PartitionReader {
     // not moved past its frontier yet). Scan again from there, or it would
     // never take part.
     const wasPosted = frontiers ?? new Set(posted);
+    this.sequencer.settleFrontiers(this.pk);
     for (const s of streams) {
       if (wasPosted.has(s.record)) continue;
       const frontier = headEpoch(s.record).frontier.get(this.pk) ?? 0;

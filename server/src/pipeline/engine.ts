@@ -252,6 +252,8 @@ export class Engine {
     const plan = await planCount(this.source, filter, range);
     const cached = this.countCache.get(plan.cacheKey);
     const stream = cached ? undefined : this.registry.get(filter.streamId);
+    // (Whether the index covers the plan depends on head frontiers: bring them up to date.)
+    if (stream) this.sequencer.settleFrontiers();
     const answer = cached ?? (stream ? countFromIndex(this.store, stream.record, plan) : null);
     if (answer) {
       const total = plan.parts.reduce((n, p) => n + p.to - p.from, 0);

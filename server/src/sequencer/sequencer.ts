@@ -41,6 +41,8 @@ interface HeadBatch {
   readonly members: readonly StreamRecord[];
   readonly matches: ReadonlyMap<StreamRecord, SourceRecord[]>;
   readonly isMember: (s: StreamRecord) => boolean;
+  /** Whether every one of `members` still is one (then their frontier move may be applied lazily). */
+  readonly allMembers: (() => boolean) | undefined;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
   /** When it was submitted (performance.now()). */
@@ -58,20 +60,27 @@ interface HeadWrite {
 export class Sequencer {
   /** Member lists of batches that moved head frontiers without matches: persisted by checkpoint(). */
   private readonly dirty = new Set<readonly StreamRecord[]>();
+  /** Per partition, a frontier move of every member of a list, not applied yet (see settleFrontiers). */
+  private readonly lazy = new Map<PartitionKey, { readonly members: readonly StreamRecord[]; next: number }>();
   /** The head epochs of a member list (a reader passes the same list while its members stay the same). */
   private readonly heads = new WeakMap<readonly StreamRecord[], Epoch[]>();
   /** Head batches submitted since the last group commit. */
   private queue: HeadBatch[] = [];
   private flushScheduled = false;
+  private readonly groupWaitMs: number;
   /** Batches announced with expect() and not submitted yet. */
   private inFlight = 0;
   /** The timer of a group commit that waits for them. */
   private waiting: NodeJS.Timeout | null = null;
 
+  /** @param options.groupWaitMs how long a group commit may wait for announced batches (default MAX_GROUP_WAIT_MS). */
   constructor(
     private readonly store: IndexStore,
     private readonly onAppend: AppendListener,
-  ) {}
+    options: { groupWaitMs?: number } = {},
+  ) {
+    this.groupWaitMs = options.groupWaitMs ?? MAX_GROUP_WAIT_MS;
+  }
 
   /**
    * Commits one scanned batch of partition `pk` of the live head: `members`
@@ -94,9 +103,10 @@ export class Sequencer {
     members: readonly StreamRecord[],
     matches: ReadonlyMap<StreamRecord, SourceRecord[]>,
     isMember: (s: StreamRecord) => boolean = () => true,
+    allMembers?: () => boolean,
   ): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ pk, nextOffset, members, matches, isMember, resolve, reject, at: performance.now() });
+      this.queue.push({ pk, nextOffset, members, matches, isMember, allMembers, resolve, reject, at: performance.now() });
       this.scheduleFlush();
     });
   }
@@ -134,11 +144,11 @@ export class Sequencer {
   private flushOrWait(): void {
     if (this.waiting !== null) return;
     const waited = this.queue.length > 0 ? performance.now() - this.queue[0]!.at : Infinity;
-    if (this.inFlight > 0 && waited < MAX_GROUP_WAIT_MS) {
+    if (this.inFlight > 0 && waited < this.groupWaitMs) {
       this.waiting = setTimeout(() => {
         this.waiting = null;
         this.flush();
-      }, MAX_GROUP_WAIT_MS - waited);
+      }, this.groupWaitMs - waited);
       return;
     }
     this.flush();
@@ -172,16 +182,25 @@ export class Sequencer {
       for (const b of batches) b.reject(err);
       return;
     }
-    // Every member's frontier moves (a thousand streams, for batches of a
-    // few records: this loop is per member, so it does the least it can).
+    // Every member's frontier moves. The streams that matched at once: their
+    // new frontier is in the journal record, and memory must never be behind
+    // what is written with a match. The others, a thousand streams for
+    // batches of a few records, lazily while the same members read the
+    // partition (settleFrontiers()).
     for (const b of batches) {
       const { members, pk, nextOffset, isMember } = b;
-      let heads = this.heads.get(members);
-      if (!heads) this.heads.set(members, (heads = members.map(headEpoch)));
-      for (let i = 0; i < members.length; i++) {
-        if (!isMember(members[i]!)) continue;
-        const f = heads[i]!.frontier;
-        if ((f.get(pk) ?? 0) < nextOffset) f.set(pk, nextOffset);
+      for (const stream of b.matches.keys()) if (isMember(stream)) moveFrontier(headEpoch(stream), pk, nextOffset);
+      if (b.allMembers?.() === true) {
+        const lazy = this.lazy.get(pk);
+        if (lazy !== undefined && lazy.members === members) lazy.next = Math.max(lazy.next, nextOffset);
+        else {
+          this.settleFrontiers(pk);
+          this.lazy.set(pk, { members, next: nextOffset });
+        }
+      } else {
+        this.settleFrontiers(pk);
+        const heads = this.headsOf(members);
+        for (let i = 0; i < members.length; i++) if (isMember(members[i]!)) moveFrontier(heads[i]!, pk, nextOffset);
       }
       // Their epoch rows hold this partition's frontier only where they had matches here.
       if (members.length > b.matches.size) this.dirty.add(members);
@@ -202,8 +221,34 @@ export class Sequencer {
     this.publish([[stream, epoch, matches]]);
   }
 
+  /**
+   * Applies the frontier moves of partition `pk` (every partition when
+   * omitted) that were kept lazily: call before reading the head frontiers
+   * of streams without matches there. Until then such a frontier is behind,
+   * but only over records in which the stream had no match, so saving or
+   * rescanning from it loses and repeats nothing.
+   */
+  settleFrontiers(pk?: PartitionKey): void {
+    if (pk === undefined) {
+      for (const k of [...this.lazy.keys()]) this.settleFrontiers(k);
+      return;
+    }
+    const lazy = this.lazy.get(pk);
+    if (lazy === undefined) return;
+    this.lazy.delete(pk);
+    const heads = this.headsOf(lazy.members);
+    for (let i = 0; i < heads.length; i++) moveFrontier(heads[i]!, pk, lazy.next);
+  }
+
+  private headsOf(members: readonly StreamRecord[]): Epoch[] {
+    let heads = this.heads.get(members);
+    if (!heads) this.heads.set(members, (heads = members.map(headEpoch)));
+    return heads;
+  }
+
   /** Persists head frontiers that moved without matches, so a restart rescans less. */
   checkpoint(): void {
+    this.settleFrontiers();
     if (this.dirty.size === 0) return;
     const streams = new Set<StreamRecord>();
     for (const list of this.dirty) for (const s of list) streams.add(s);
@@ -238,4 +283,8 @@ function numberMatches(epoch: Epoch, records: readonly SourceRecord[], out: Sequ
     out.push({ row, record });
   }
   return out;
+}
+
+function moveFrontier(head: Epoch, pk: PartitionKey, next: number): void {
+  if ((head.frontier.get(pk) ?? 0) < next) head.frontier.set(pk, next);
 }
