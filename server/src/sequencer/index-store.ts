@@ -11,7 +11,8 @@
 // it moved) and keeps the new matches in memory, pending. An epoch's pending
 // matches are sealed into a segment, with its epoch row, when there are
 // SEGMENT_ROWS of them (in the commit that makes them so) or when they are
-// SEAL_AGE_MS old (sealAged(), which the engine calls on a timer). Journal
+// SEAL_AGE_MS old (sealAged(), which the engine calls on a timer); an epoch
+// sealed in a commit needs no part of its journal record. Journal
 // records are deleted once every part of them is sealed; opening the index
 // replays what is left (a crash), so memory is never the only copy of a
 // committed match. Readers see segments, then pending matches.
@@ -243,25 +244,24 @@ export class IndexStore {
           const seq = w.epoch.lastSeq + 1 + i;
           if (w.rows[i]!.seq !== seq) throw new Error(`stream ${w.sid} epoch ${w.epoch.epoch}: match ${w.rows[i]!.seq} written where ${seq} belongs`);
         }
-        entries.push({ sid: w.sid, epoch: w.epoch.epoch, lastSeq: w.epoch.lastSeq + w.rows.length, complete: w.complete || w.epoch.complete, frontier: w.frontier, rows: w.rows });
-      }
-      const id = Number(this.st.insertJournal.run(encodeJournalRecord(entries)).lastInsertRowid);
-      for (let i = 0; i < writes.length; i++) {
-        const w = writes[i]!;
         const p = this.pendingOf(w.sid, w.epoch);
         if (next.some((n) => n.p === p)) throw new Error(`stream ${w.sid} epoch ${w.epoch.epoch} is written twice in one commit`);
         const rows = p.rows.length === 0 ? w.rows : [...p.rows, ...w.rows];
+        const lastSeq = w.epoch.lastSeq + w.rows.length;
+        const complete = w.complete || w.epoch.complete;
         const sealed = rows.length >= SEGMENT_ROWS;
         if (sealed) {
+          // Sealed in this commit, with its epoch row: the journal needs nothing of it.
           this.writeSegments(w.sid, w.epoch.epoch, rows);
           const frontier = new Map(w.epoch.frontier);
           for (const [pk, o] of w.frontier) frontier.set(pk, o);
-          const e = entries[i]!;
-          this.st.updateEpoch.run(e.lastSeq, e.complete ? 1 : 0, mapToJson(frontier), w.sid, w.epoch.epoch);
+          this.st.updateEpoch.run(lastSeq, complete ? 1 : 0, mapToJson(frontier), w.sid, w.epoch.epoch);
+        } else {
+          entries.push({ sid: w.sid, epoch: w.epoch.epoch, lastSeq, complete, frontier: w.frontier, rows: w.rows });
         }
         next.push({ p, rows: sealed ? [] : rows, sealed });
       }
-      return id;
+      return entries.length > 0 ? Number(this.st.insertJournal.run(encodeJournalRecord(entries)).lastInsertRowid) : 0;
     });
     for (const { p, rows, sealed } of next) {
       p.rows = rows;
