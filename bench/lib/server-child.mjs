@@ -136,5 +136,7 @@ async function runChild(config) {
       process.exit(0);
     }
   });
+  // The benchmark died without saying "stop" (killed, crashed): so does its server.
+  process.on("disconnect", () => process.exit(1));
   process.send({ ready: app.url });
 }
