@@ -128,6 +128,24 @@ describe("IndexStore", () => {
     assert.deepEqual(store.readMatches(a.sid, 0, 0, 10).map((m) => m.seq), [1]);
   });
 
+  it("an evicted stream's epochs are never saved, even when SQLite gives its sid to a new stream", (t) => {
+    const dir = tempDir(t);
+    const store = new IndexStore(join(dir, "index.db"));
+    t.after(() => store.close());
+    const old = store.createStream("00000000000000e1", "{}", new Map([["t:0", 5]]), 1);
+    const head = old.epochs[0]!;
+    store.append([{ sid: old.sid, epoch: head, rows: [row(0, 1, 5, 5)], frontier: new Map([["t:0", 6]]), complete: false }]);
+    head.lastSeq = 1;
+    head.frontier.set("t:0", 900);
+    store.evictStream(old, 2);
+    const fresh = store.createStream("00000000000000e2", "{}", new Map([["t:0", 7]]), 3);
+    assert.equal(fresh.sid, old.sid, "the sid is reused (the premise of this test)");
+    store.saveEpoch(old.sid, head); // a checkpoint that still held the old stream
+    const [reloaded] = store.loadStreams();
+    assert.deepEqual([reloaded!.streamId, reloaded!.epochs[0]!.lastSeq, reloaded!.epochs[0]!.frontier.get("t:0")], ["00000000000000e2", 0, 7]);
+    assert.deepEqual(store.readMatches(fresh.sid, 0, 0, 10), [], "the old stream's matches are gone with it");
+  });
+
   it("keeps every committed match and frontier through random commits, seals, failures, crashes and restarts", (t) => {
     const dir = tempDir(t);
     const path = join(dir, "index.db");
