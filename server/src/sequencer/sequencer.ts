@@ -3,6 +3,7 @@
 // In-memory counters change only after the transaction committed, so a failed
 // write leaves memory and disk agreeing.
 import type { SourceRecord } from "../source/types.js";
+import { GroupCommit } from "./group-commit.js";
 import type { IndexStore } from "./index-store.js";
 import { headEpoch, type Epoch, type MatchRow, type PartitionKey, type StreamRecord } from "./types.js";
 
@@ -64,14 +65,8 @@ export class Sequencer {
   private readonly lazy = new Map<PartitionKey, { readonly members: readonly StreamRecord[]; next: number }>();
   /** The head epochs of a member list (a reader passes the same list while its members stay the same). */
   private readonly heads = new WeakMap<readonly StreamRecord[], Epoch[]>();
-  /** Head batches submitted since the last group commit. */
-  private queue: HeadBatch[] = [];
-  private flushScheduled = false;
-  private readonly groupWaitMs: number;
-  /** Batches announced with expect() and not submitted yet. */
-  private inFlight = 0;
-  /** The timer of a group commit that waits for them. */
-  private waiting: NodeJS.Timeout | null = null;
+  /** Head batches waiting for their group commit. */
+  private readonly group: GroupCommit<HeadBatch>;
 
   /** @param options.groupWaitMs how long a group commit may wait for announced batches (default MAX_GROUP_WAIT_MS). */
   constructor(
@@ -79,7 +74,7 @@ export class Sequencer {
     private readonly onAppend: AppendListener,
     options: { groupWaitMs?: number } = {},
   ) {
-    this.groupWaitMs = options.groupWaitMs ?? MAX_GROUP_WAIT_MS;
+    this.group = new GroupCommit(options.groupWaitMs ?? MAX_GROUP_WAIT_MS, (queue) => this.flush(queue));
   }
 
   /**
@@ -106,8 +101,7 @@ export class Sequencer {
     allMembers?: () => boolean,
   ): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ pk, nextOffset, members, matches, isMember, allMembers, resolve, reject, at: performance.now() });
-      this.scheduleFlush();
+      this.group.submit({ pk, nextOffset, members, matches, isMember, allMembers, resolve, reject, at: performance.now() });
     });
   }
 
@@ -119,53 +113,19 @@ export class Sequencer {
    * before) or given up.
    */
   expect(): () => void {
-    this.inFlight++;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.inFlight--;
-      if (this.inFlight === 0 && this.waiting !== null) {
-        clearTimeout(this.waiting);
-        this.waiting = null;
-        this.flushScheduled = false;
-        this.scheduleFlush();
-      }
-    };
+    return this.group.expect();
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flushOrWait());
-  }
-
-  /** Flushes now, unless announced batches are still being matched and the oldest queued one can wait a little longer. */
-  private flushOrWait(): void {
-    if (this.waiting !== null) return;
-    const waited = this.queue.length > 0 ? performance.now() - this.queue[0]!.at : Infinity;
-    if (this.inFlight > 0 && waited < this.groupWaitMs) {
-      this.waiting = setTimeout(() => {
-        this.waiting = null;
-        this.flush();
-      }, this.groupWaitMs - waited);
-      return;
-    }
-    this.flush();
-  }
-
-  /** Writes every queued head batch in one transaction, then updates memory and tells the listener. */
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.queue.length === 0) return;
+  /** Writes the queued head batches (up to MAX_GROUP_MATCHES matches) in one transaction, then updates memory and tells the listener. */
+  private flush(queue: HeadBatch[]): void {
     let take = 0;
     let rows = 0;
-    while (take < this.queue.length && (take === 0 || rows < MAX_GROUP_MATCHES)) {
-      for (const records of this.queue[take]!.matches.values()) rows += records.length;
+    while (take < queue.length && (take === 0 || rows < MAX_GROUP_MATCHES)) {
+      for (const records of queue[take]!.matches.values()) rows += records.length;
       take++;
     }
-    const batches = this.queue.splice(0, take);
-    if (this.queue.length > 0) this.scheduleFlush();
+    const batches = queue.slice(0, take);
+    this.group.requeue(queue.slice(take));
     const writes = new Map<StreamRecord, HeadWrite>();
     try {
       for (const b of batches) {
