@@ -99,7 +99,6 @@ export class FilterIndex<T> {
   /** Entries that are candidates for every value. */
   readonly #always: Entry<T>[] = [];
   readonly #paths = new Map<string, IndexedPath>();
-  #pathsVersion = 0;
   /** Every path (sampled). */
   readonly #allPaths: IndexedPath[] = [];
   /** The top-level slots, by path; those with postings are in #slotList (looked up per value). */
@@ -460,24 +459,9 @@ export class FilterIndex<T> {
     }
   }
 
-  /** Changes whenever the set of paths the index reads does (paths()). */
-  get pathsVersion(): number {
-    return this.#pathsVersion;
-  }
-
-  /**
-   * Every path the index reads values through (candidates() reads a value
-   * nowhere else): a partial value that holds what the full one holds on
-   * these paths gets the same candidates (matcher/value-scan.ts).
-   */
-  paths(): IterableIterator<string> {
-    return this.#paths.keys();
-  }
-
   #acquirePath(path: string): IndexedPath {
     let p = this.#paths.get(path);
     if (!p) {
-      this.#pathsVersion++;
       p = new IndexedPath(path, 1 << this.#pathsMade++ % PATH_BITS, this.#plainness);
       this.#paths.set(path, p);
       p.listPos = this.#allPaths.length;
@@ -490,7 +474,6 @@ export class FilterIndex<T> {
 
   #releasePath(p: IndexedPath): void {
     if (--p.refs > 0) return;
-    this.#pathsVersion++;
     this.#paths.delete(p.path);
     swapRemove(this.#allPaths, p.listPos, (x, pos) => (x.listPos = pos));
     p.listPos = -1;

@@ -54,7 +54,6 @@ export class PackedBatch {
   readonly count: number;
   readonly #table: Int32Array;
   readonly #data: Uint8Array;
-  #buffer: Buffer | undefined;
 
   constructor(buf: ArrayBuffer, count: number) {
     this.count = count;
@@ -68,20 +67,6 @@ export class PackedBatch {
 
   value(i: number): Uint8Array | null {
     return this.#part(i * FIELDS + 2);
-  }
-
-  /** Where record i's value starts in buffer() (its length: valueLength; -1 for null). */
-  valueStart(i: number): number {
-    return this.#table[i * FIELDS + 2]!;
-  }
-
-  valueLength(i: number): number {
-    return this.#table[i * FIELDS + 3]!;
-  }
-
-  /** The batch's bytes as a Buffer (a view, no copy). */
-  buffer(): Buffer {
-    return (this.#buffer ??= Buffer.from(this.#data.buffer, this.#data.byteOffset, this.#data.byteLength));
   }
 
   #part(slot: number): Uint8Array | null {
