@@ -26,8 +26,12 @@
 //   from the keys alone (exact filters on paths without arrays: provenPerEvent)
 //   are counted as matches without an evaluation. Before measuring, `warmup` other
 //   events go through candidates() (JIT, and the index's statistics).
-// The index must find exactly the naive matches on the events both saw; the
-// script exits with an error if not.
+// - worker: the match worker's whole path from bytes (TopicFilters.match on
+//   packed batches of 500: decode, JSON.parse, index, predicates), beside
+//   decoding and JSON.parse alone on the same bytes (its bound).
+// The index must find exactly the naive matches on the events both saw, and
+// the worker path as many matches as the index; the script exits with an
+// error if not.
 //
 // GREP_STREAMS_DIST=<dir> benchmarks another build's server/dist (e.g. an
 // older commit's, to compare before and after in one session).
@@ -41,11 +45,13 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const dist = process.env.GREP_STREAMS_DIST ?? path.join(here, "../server/dist");
+const dist = process.env.GREP_STREAMS_DIST || path.join(here, "../server/dist");
 const load = (p) => import(pathToFileURL(path.join(dist, p)).href);
 const { compileFilter } = await load("src/filter/index.js");
 const { FilterIndex } = await load("src/matcher/filter-index.js");
 const { mulberry32 } = await load("src/util/prng.js");
+const { TopicFilters } = await load("src/matcher/topic-filters.js");
+const { PackedBatch, packBatch } = await load("src/matcher/match-batch.js");
 
 const EVENTS = Number(process.argv[2] ?? 50_000);
 const FILTER_COUNTS = process.argv.length > 3 ? process.argv.slice(3).map(Number) : [1_000, 10_000, 100_000];
@@ -121,6 +127,41 @@ const gen = generators(42);
 const warmTexts = Array.from({ length: WARMUP_EVENTS }, (_, i) => JSON.stringify(gen.event(i)));
 const texts = Array.from({ length: EVENTS }, (_, i) => JSON.stringify(gen.event(WARMUP_EVENTS + i)));
 const eventBytes = Math.round(texts.reduce((n, t) => n + Buffer.byteLength(t), 0) / texts.length);
+
+// The match workers' path: the same events as bytes, in packed batches of 500 (as a source read hands them over).
+const enc = new TextEncoder();
+const toBatches = (list) => {
+  const out = [];
+  for (let i = 0; i < list.length; i += 500) {
+    const records = list.slice(i, i + 500).map((t, j) => ({ topic: "events", partition: 0, offset: i + j, timestamp: 0, key: null, value: enc.encode(t), headers: [] }));
+    out.push({ buf: packBatch(records, { keys: false, values: true }), count: records.length });
+  }
+  return out;
+};
+const batches = toBatches(texts);
+const warmBatches = toBatches(warmTexts);
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The worker path's bound: decoding and JSON.parse of every value of the batches alone. */
+function decodeParseOnly() {
+  let sink = 0;
+  const start = clock();
+  for (const b of batches) {
+    const p = new PackedBatch(b.buf, b.count);
+    for (let i = 0; i < b.count; i++) sink += JSON.parse(utf8.decode(p.value(i))).status;
+  }
+  const t = elapsed(start);
+  if (sink === 0) throw new Error("unreachable");
+  return t;
+}
+
+/** TopicFilters.match over the batches: what a match worker does (parse or scan, index, predicates). */
+function workerPath(topic) {
+  let matches = 0;
+  const start = clock();
+  for (const b of batches) matches += topic.match(new PackedBatch(b.buf, b.count)).pairs.length / 2;
+  return { t: elapsed(start), matches };
+}
 
 /** Wall and CPU milliseconds since `start` (from clock()). */
 function clock() {
@@ -258,6 +299,15 @@ for (const count of FILTER_COUNTS) {
   const only = indexed(index, false);
   const work = workPerEvent(index, before, EVENTS);
   const full = indexed(index, true);
+  const topic = new TopicFilters();
+  filters.forEach((f, i) => topic.add(i + 1, f.spec));
+  for (const b of warmBatches) topic.match(new PackedBatch(b.buf, b.count));
+  const decodeParse = decodeParseOnly();
+  const worker = workerPath(topic);
+  if (worker.matches !== sum(full.matches)) {
+    console.error(`the worker path found ${worker.matches} matches, the index ${sum(full.matches)}`);
+    process.exit(1);
+  }
   const naiveEvents = Math.min(EVENTS, Math.max(20, Math.floor(NAIVE_BUDGET / count)));
   const b = naive(filters, naiveEvents);
   for (let e = 0; e < naiveEvents; e++) {
@@ -296,6 +346,8 @@ for (const count of FILTER_COUNTS) {
       buildMs: Math.round(buildMs),
       ...(typeof index.stats === "function" ? { stats: index.stats() } : {}),
     },
+    // The match worker's whole path from bytes (TopicFilters.match on packed batches), beside its bound.
+    worker: { decodeParseEventsPerSec: rate(EVENTS, decodeParse), eventsPerSec: rate(EVENTS, worker.t), wallPerSec: wallRate(EVENTS, worker.t) },
     naiveMatchesEqual: true,
     node: process.version,
   };
