@@ -237,6 +237,7 @@ export class IndexStore {
     const now = this.now();
     // What each epoch's pending part becomes, applied once the transaction committed.
     const next: Array<{ p: Pending; rows: readonly MatchRow[]; sealed: boolean }> = [];
+    const written = new Set<Pending>();
     const id = this.tx(() => {
       const entries: JournalEntry[] = [];
       for (const w of writes) {
@@ -245,7 +246,8 @@ export class IndexStore {
           if (w.rows[i]!.seq !== seq) throw new Error(`stream ${w.sid} epoch ${w.epoch.epoch}: match ${w.rows[i]!.seq} written where ${seq} belongs`);
         }
         const p = this.pendingOf(w.sid, w.epoch);
-        if (next.some((n) => n.p === p)) throw new Error(`stream ${w.sid} epoch ${w.epoch.epoch} is written twice in one commit`);
+        if (written.has(p)) throw new Error(`stream ${w.sid} epoch ${w.epoch.epoch} is written twice in one commit`);
+        written.add(p);
         const rows = p.rows.length === 0 ? w.rows : [...p.rows, ...w.rows];
         const lastSeq = w.epoch.lastSeq + w.rows.length;
         const complete = w.complete || w.epoch.complete;
