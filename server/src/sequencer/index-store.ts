@@ -224,7 +224,12 @@ export class IndexStore {
    */
   saveEpoch(sid: number, e: Epoch): void {
     if (this.evictedEpochs.has(e)) return;
-    this.st.updateEpoch.run(e.lastSeq, e.complete ? 1 : 0, mapToJson(e.frontier), sid, e.epoch);
+    this.writeEpochRow(sid, e.epoch, e.lastSeq, e.complete, e.frontier);
+  }
+
+  /** An epoch row's counters and frontier (its other columns never change). */
+  private writeEpochRow(sid: number, epoch: number, lastSeq: number, complete: boolean, frontier: OffsetMap): void {
+    this.st.updateEpoch.run(lastSeq, complete ? 1 : 0, mapToJson(frontier), sid, epoch);
   }
 
   /**
@@ -257,7 +262,7 @@ export class IndexStore {
           this.writeSegments(w.sid, w.epoch.epoch, rows);
           const frontier = new Map(w.epoch.frontier);
           for (const [pk, o] of w.frontier) frontier.set(pk, o);
-          this.st.updateEpoch.run(lastSeq, complete ? 1 : 0, mapToJson(frontier), w.sid, w.epoch.epoch);
+          this.writeEpochRow(w.sid, w.epoch.epoch, lastSeq, complete, frontier);
         } else {
           entries.push({ sid: w.sid, epoch: w.epoch.epoch, lastSeq, complete, frontier: w.frontier, rows: w.rows });
         }
@@ -449,7 +454,7 @@ export class IndexStore {
   private replayJournal(): void {
     const records = this.st.journal.all() as Array<{ id: number; body: Buffer }>;
     if (records.length === 0) return;
-    interface Replay { row: EpochRow; frontier: OffsetMap; lastSeq: number; complete: boolean; sealed: number; rows: MatchRow[] }
+    interface Replay { frontier: OffsetMap; lastSeq: number; complete: boolean; sealed: number; rows: MatchRow[] }
     const epochs = new Map<string, Replay>();
     this.tx(() => {
       for (const { body } of records) {
@@ -457,10 +462,10 @@ export class IndexStore {
           const k = `${e.sid}/${e.epoch}`;
           let r = epochs.get(k);
           if (!r) {
-            const row = this.st.epochRow.get(e.sid, e.epoch) as (EpochRow & { sid: number }) | undefined;
+            const row = this.st.epochRow.get(e.sid, e.epoch) as EpochRow | undefined;
             if (!row) continue;
             const sealed = (this.st.lastSegmentSeq.get(e.sid, e.epoch) as number | null) ?? 0;
-            epochs.set(k, (r = { row, frontier: jsonToMap(row.frontier), lastSeq: row.last_seq, complete: row.complete === 1, sealed, rows: [] }));
+            epochs.set(k, (r = { frontier: jsonToMap(row.frontier), lastSeq: row.last_seq, complete: row.complete === 1, sealed, rows: [] }));
           }
           r.lastSeq = Math.max(r.lastSeq, e.lastSeq);
           r.complete ||= e.complete;
@@ -477,7 +482,7 @@ export class IndexStore {
         const [sid, epoch] = k.split("/").map(Number) as [number, number];
         if (r.rows.length > 0) this.writeSegments(sid, epoch, r.rows);
         if (r.sealed + r.rows.length < r.lastSeq) throw new Error(`index journal: stream ${sid} epoch ${epoch} has ${r.sealed + r.rows.length} matches of ${r.lastSeq}`);
-        this.st.updateEpoch.run(r.lastSeq, r.complete ? 1 : 0, mapToJson(r.frontier), sid, epoch);
+        this.writeEpochRow(sid, epoch, r.lastSeq, r.complete, r.frontier);
       }
       this.st.clearJournal.run();
     });

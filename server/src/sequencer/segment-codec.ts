@@ -33,14 +33,6 @@ export function encodeSegment(rows: readonly MatchRow[]): Buffer {
   return b;
 }
 
-/** Matches in a segment (without decoding them). */
-export function segmentLength(b: Uint8Array): number {
-  const buf = asBuffer(b);
-  let o = 2;
-  for (let i = buf.readUInt16LE(0); i > 0; i--) o += 2 + buf.readUInt16LE(o);
-  return (buf.length - o) / ROW_BYTES;
-}
-
 /**
  * The matches of a segment whose first seq is `firstSeq`, from index `from`
  * (0-based) up to `max` of them, appended to `out`.
