@@ -147,9 +147,9 @@ export class Sequencer {
     // what is written with a match. The others, a thousand streams for
     // batches of a few records, lazily while the same members read the
     // partition (settleFrontiers()).
+    for (const w of writes.values()) for (const [pk, next] of w.frontier) moveFrontier(w.head, pk, next);
     for (const b of batches) {
       const { members, pk, nextOffset, isMember } = b;
-      for (const stream of b.matches.keys()) if (isMember(stream)) moveFrontier(headEpoch(stream), pk, nextOffset);
       if (b.allMembers?.() === true) {
         const lazy = this.lazy.get(pk);
         if (lazy !== undefined && lazy.members === members) lazy.next = Math.max(lazy.next, nextOffset);
