@@ -37,7 +37,7 @@ function summarise(file) {
 
 const [afterFile, beforeFile, perArg, topArg] = process.argv.slice(2);
 const per = Number((perArg ?? "").replace(/^per=/, "")) || 0;
-const top = Number(topArg ?? 40);
+const top = Number((topArg ?? "").replace(/^top=/, "")) || 40;
 const after = summarise(afterFile);
 const before = beforeFile ? summarise(beforeFile) : new Map();
 const rows = [];

@@ -14,6 +14,7 @@ import type { Logger } from "../util/log.js";
 import { grepService } from "./grep-service.js";
 import { handleSse, SSE_PATH } from "./sse.js";
 import { handleSubscribe, leanWire, SUBSCRIBE_PATH } from "./subscribe-stream.js";
+import { handleProduce, leanProduceCodec, PRODUCE_PATH } from "./produce-unary.js";
 import { metricsText } from "./metrics.js";
 import { loadConsole } from "./console.js";
 import { listen, type Listener } from "./transport/listener.js";
@@ -78,6 +79,11 @@ export async function startApi(engine: Engine, log: Logger, o: ApiOptions): Prom
     if (url.pathname === SUBSCRIBE_PATH) {
       const wire = leanWire(req);
       if (wire) return void handleSubscribe(engine, subscribeLog, shutdown.signal, wire, req, res);
+    }
+    // So do Produce calls in the Connect protocol's unary form (see produce-unary.ts).
+    if (url.pathname === PRODUCE_PATH) {
+      const codec = leanProduceCodec(req);
+      if (codec) return void handleProduce(engine, subscribeLog, codec, req, res);
     }
     connect(req, res);
   };
