@@ -46,7 +46,7 @@ export class Matcher {
   ) {
     this.target = { pool: new MatchPool(opts.workers, log, opts.workerUrl ? { workerUrl: opts.workerUrl } : {}), bySlot: this.bySlot };
     this.unwatch = source.watch({
-      onAppend: (topic, partition) => this.topics.get(topic)?.readers.get(partition)?.notify(),
+      onAppend: (topic, partition, end) => this.topics.get(topic)?.readers.get(partition)?.notify(end),
       // The watcher announces a topic once: offering it must not give up on a failed lookup.
       onTopic: (topic) => void this.serial(() => this.untilDone("offer a new topic", () => this.offerTopic(topic), () => true, { topic })),
     });

@@ -47,6 +47,13 @@ export class PartitionReader {
   private position: number;
   private rewindTo = Infinity;
   private dataPending = true;
+  /**
+   * The largest end the source announced (onAppend). Once a read has come
+   * back empty (endKnown), every later append is announced, so a batch that
+   * reaches knownEnd needs no second, empty read to find that out.
+   */
+  private knownEnd = 0;
+  private endKnown = false;
   private wake: (() => void) | null = null;
   private stopped = false;
   private steady: Steady | null = null;
@@ -83,8 +90,14 @@ export class PartitionReader {
     }
   }
 
-  /** The source appended data (or something else changed): read again. */
-  notify(): void {
+  /**
+   * The source appended data up to `end` (or, without `end`, something else
+   * changed): read again. Ends only grow, and every append is announced, so
+   * the largest announced end bounds what a read can find.
+   */
+  notify(end?: number): void {
+    if (end === undefined) this.endKnown = false;
+    else if (end > this.knownEnd) this.knownEnd = end;
     this.dataPending = true;
     const w = this.wake;
     this.wake = null;
@@ -115,9 +128,13 @@ export class PartitionReader {
         continue;
       }
       if (this.stopped) break;
-      if (records.length === 0) continue;
-      // Another read is due at once: the batch may not have reached the end.
-      this.dataPending = true;
+      if (records.length === 0) {
+        // At the end (an append announced meanwhile has raised knownEnd and asked for a read).
+        this.endKnown = true;
+        continue;
+      }
+      // Another read is due at once unless the batch reached the announced end.
+      if (!this.endKnown || records.length >= this.opts.batchSize || records[records.length - 1]!.offset + 1 < this.knownEnd) this.dataPending = true;
       const first = records[0]!;
       if (first.offset > this.position) {
         this.log.warn("source deleted records before they were scanned (retention)", {
