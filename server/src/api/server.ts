@@ -5,7 +5,7 @@ import { setMaxListeners } from "node:events";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectRouter } from "@connectrpc/connect";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { Http2ServerRequest, Http2ServerResponse, IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { GrepService } from "@grep-streams/sdk/gen/grepstreams/v1/grep_pb.js";
 import { ServerReflection as ReflectionV1 } from "@grep-streams/sdk/gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ReflectionV1alpha } from "@grep-streams/sdk/gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -21,6 +21,7 @@ import { listen, type Listener } from "./transport/listener.js";
 import { withCors } from "./transport/cors.js";
 import { createHealthService, Health, HealthStatus, ServingStatus } from "./transport/health.js";
 import { registerReflection } from "./transport/reflection.js";
+import { coreIncoming, StreamReply } from "./transport/reply.js";
 
 export interface ApiOptions {
   readonly host: string;
@@ -54,7 +55,7 @@ export async function startApi(engine: Engine, log: Logger, o: ApiOptions): Prom
   const handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (req.method === "GET" || req.method === "HEAD") {
-      if (url.pathname === SSE_PATH) return void handleSse(engine, sseLog, req, res, url);
+      if (url.pathname === SSE_PATH) return void handleSse(engine, sseLog, req.headers, res, url);
       if (url.pathname === "/healthz") {
         const ok = !health.isShutDown;
         res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" });
@@ -78,7 +79,7 @@ export async function startApi(engine: Engine, log: Logger, o: ApiOptions): Prom
     // Subscribe streams in the common wire formats skip Connect-ES's per-stream pipeline (see subscribe-stream.ts).
     if (url.pathname === SUBSCRIBE_PATH) {
       const wire = leanWire(req);
-      if (wire) return void handleSubscribe(engine, subscribeLog, shutdown.signal, wire, req, res);
+      if (wire) return void handleSubscribe(engine, subscribeLog, shutdown.signal, wire, req, req, res);
     }
     // So do Produce calls in the Connect protocol's unary form (see produce-unary.ts).
     if (url.pathname === PRODUCE_PATH) {
@@ -87,10 +88,30 @@ export async function startApi(engine: Engine, log: Logger, o: ApiOptions): Prom
     }
     connect(req, res);
   };
+  // HTTP/2 subscriptions are served through Node's core API, without the
+  // compatibility layer's request/response pair (see transport/reply.ts).
+  // Requests with an Origin take the other path, for their CORS headers.
+  const streamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean => {
+    if (headers.origin !== undefined) return false;
+    const url = new URL(headers[":path"] ?? "/", "http://localhost");
+    if (url.pathname === SSE_PATH && headers[":method"] === "GET") {
+      void handleSse(engine, sseLog, headers, new StreamReply(stream), url);
+      return true;
+    }
+    if (url.pathname === SUBSCRIBE_PATH) {
+      const req = coreIncoming(headers);
+      const wire = leanWire(req);
+      if (!wire) return false;
+      void handleSubscribe(engine, subscribeLog, shutdown.signal, wire, req, stream, new StreamReply(stream));
+      return true;
+    }
+    return false;
+  };
   const listener: Listener = await listen({
     host: o.host,
     port: o.port,
     handler: withCors(handler, { allowedOrigins: o.corsOrigins.includes("*") ? "*" : o.corsOrigins, allowedHeaders: ["last-event-id"] }),
+    streamHandler,
     onClose: () => {
       health.shutdown();
       shutdown.abort();

@@ -2,8 +2,7 @@
 // that `curl -N` and a browser's EventSource work with no SDK. Each match is
 // `event: match` with `id:` the event ID; Last-Event-ID (or ?last_event_id=)
 // resumes exactly after it.
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { IncomingHttpHeaders } from "node:http";
 import type { Engine } from "../pipeline/engine.js";
 import type { StartSpec } from "../pipeline/start.js";
 import type { CursorItem } from "../cursor/cursor.js";
@@ -16,9 +15,7 @@ import { payloadOf, projectionOf } from "./payload.js";
 import { asRequestError, httpStatusOf } from "./status.js";
 import { Stop, write } from "./stop.js";
 import type { Subscription } from "../pipeline/engine.js";
-
-type Req = IncomingMessage | Http2ServerRequest;
-type Res = ServerResponse | Http2ServerResponse;
+import type { Reply } from "./transport/reply.js";
 
 export const SSE_PATH = "/v1/subscribe";
 
@@ -92,10 +89,10 @@ function sseData(engine: Engine, stream: ActiveStream, item: CursorItem, project
  * only what the stream needs is handed to deliver(): an open stream keeps no
  * parsed URL, request headers or compiled filter of its own.
  */
-export function handleSse(engine: Engine, log: Logger, req: Req, res: Res, url: URL): Promise<void> {
+export function handleSse(engine: Engine, log: Logger, headers: IncomingHttpHeaders, res: Reply, url: URL): Promise<void> {
   let parsed: { spec: FilterSpec; start: StartSpec };
   try {
-    const header = req.headers["last-event-id"];
+    const header = headers["last-event-id"];
     parsed = parseSseQuery(url, Array.isArray(header) ? header[0] : header);
   } catch (err) {
     fail(log, res, err);
@@ -104,7 +101,7 @@ export function handleSse(engine: Engine, log: Logger, req: Req, res: Res, url: 
   return deliver(engine, log, res, parsed.spec, parsed.start);
 }
 
-async function deliver(engine: Engine, log: Logger, res: Res, spec: FilterSpec, start: StartSpec): Promise<void> {
+async function deliver(engine: Engine, log: Logger, res: Reply, spec: FilterSpec, start: StartSpec): Promise<void> {
   const stop = new Stop();
   const onClose = () => stop.abort();
   res.on("close", onClose);
@@ -150,7 +147,7 @@ async function deliver(engine: Engine, log: Logger, res: Res, spec: FilterSpec, 
 }
 
 /** Answers a failed request: a status before the stream began, an `error` event after. */
-function fail(log: Logger, res: Res, err: unknown): void {
+function fail(log: Logger, res: Reply, err: unknown): void {
   const r = asRequestError(err);
   if (!res.headersSent) {
     const status = r ? httpStatusOf(r) : 500;

@@ -2,9 +2,8 @@
 // down, a deadline passed), and writing with backpressure until then. A Stop
 // is what an AbortController gives the cursor, without an EventTarget, its
 // listener Map and an AbortSignal per subscriber (bench/fanout-memory.mjs).
-import type { ServerResponse } from "node:http";
-import type { Http2ServerResponse } from "node:http2";
 import type { StopSignal } from "../cursor/cursor.js";
+import type { Reply } from "./transport/reply.js";
 
 type Listener = { handleEvent(): void };
 
@@ -39,8 +38,8 @@ export class Stop implements StopSignal {
 }
 
 /** Writes and waits for the stream to drain (or the stop): a slow reader holds only its cursor, never a growing buffer. */
-export function write(res: ServerResponse | Http2ServerResponse, chunk: string | Uint8Array, stop: StopSignal): Promise<void> {
-  if ((res as ServerResponse).write(chunk)) return Promise.resolve();
+export function write(res: Reply, chunk: string | Uint8Array, stop: StopSignal): Promise<void> {
+  if (res.write(chunk)) return Promise.resolve();
   return new Promise((resolve) => {
     const waiter = {
       handleEvent: () => {

@@ -17,8 +17,6 @@
 // allowed). Protocol details come from Connect-ES's protocol modules, so
 // errors, trailers and timeouts read as they did.
 
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { endStreamFlag, endStreamToJson, parseContentType as parseConnectType, parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
 import { parseContentType as parseGrpcType, parseTimeout as parseGrpcTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
@@ -31,9 +29,7 @@ import { openSubscription, type OpenedSubscription } from "./grep-service.js";
 import { encodeItem, encodeMessage, type Codec } from "./event-encoding.js";
 import { toConnectError } from "./status.js";
 import { Stop, write } from "./stop.js";
-
-type Req = IncomingMessage | Http2ServerRequest;
-type Res = ServerResponse | Http2ServerResponse;
+import type { Incoming, Reply } from "./transport/reply.js";
 
 export const SUBSCRIBE_PATH = `/${GrepService.typeName}/${GrepService.method.subscribe.name}`;
 
@@ -48,14 +44,14 @@ export interface Wire {
   readonly codec: Codec;
 }
 
-const header = (req: Req, name: string): string | undefined => {
+const header = (req: Incoming, name: string): string | undefined => {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 };
 const identity = (encoding: string | undefined) => encoding === undefined || encoding === "identity";
 
 /** The protocol of a Subscribe request this handler serves, or null to leave it to Connect-ES. */
-export function leanWire(req: Req): Wire | null {
+export function leanWire(req: Incoming): Wire | null {
   if (req.method !== "POST") return null;
   const type = header(req, "content-type");
   if (type === undefined) return null;
@@ -80,7 +76,7 @@ const CONTENT_TYPES: Record<Wire["protocol"], Record<Codec, string>> = {
  * (the stream then ends normally, as Connect-ES ended it) or the call's
  * deadline passes.
  */
-export async function handleSubscribe(engine: Engine, log: Logger, shutdown: AbortSignal, wire: Wire, req: Req, res: Res): Promise<void> {
+export async function handleSubscribe(engine: Engine, log: Logger, shutdown: AbortSignal, wire: Wire, req: Incoming, body: AsyncIterable<Buffer>, res: Reply): Promise<void> {
   leanStreams.served++;
   const abort = new Stop();
   let gone = false;
@@ -102,7 +98,7 @@ export async function handleSubscribe(engine: Engine, log: Logger, shutdown: Abo
         abort.abort();
       }, timeout.timeoutMs);
     }
-    const request = await readRequest(req, wire.codec);
+    const request = await readRequest(body, wire.codec);
     if (abort.aborted) return;
     opened = await openSubscription(engine, request);
     const { sub, projection, started } = opened;
@@ -127,10 +123,10 @@ export async function handleSubscribe(engine: Engine, log: Logger, shutdown: Abo
 }
 
 /** Reads and decodes the one request message. */
-async function readRequest(req: Req, codec: Codec): Promise<SubscribeRequest> {
+async function readRequest(from: AsyncIterable<Buffer>, codec: Codec): Promise<SubscribeRequest> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  for await (const chunk of from) {
     size += chunk.length;
     if (size > READ_MAX_BYTES) throw new ConnectError(`message size is larger than configured readMaxBytes ${READ_MAX_BYTES}`, Code.ResourceExhausted);
     chunks.push(chunk);
@@ -160,7 +156,7 @@ function frame(flags: number, data: Uint8Array): Buffer {
 }
 
 /** Ends the response the way the protocol ends a stream: status in an end frame or in trailers. */
-function finish(wire: Wire, res: Res, error: ConnectError | undefined): void {
+function finish(wire: Wire, res: Reply, error: ConnectError | undefined): void {
   if (res.writableEnded || res.destroyed) return;
   if (!res.headersSent) res.writeHead(200, { "content-type": CONTENT_TYPES[wire.protocol][wire.codec] });
   switch (wire.protocol) {

@@ -40,6 +40,13 @@ export interface ListenOptions {
   port: number;
   handler: NodeRequestHandler;
   /**
+   * Offered each HTTP/2 stream before Node's compatibility layer makes a
+   * request/response pair of it: returns true when it serves the stream
+   * itself (through the core API), false to leave it to `handler`. It must
+   * not throw.
+   */
+  streamHandler?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
+  /**
    * Called once when close() starts, before waiting for in-flight requests.
    * Abort the `shutdownSignal` given to connectNodeAdapter here so that
    * long-lived streams end now rather than being cut after the grace period.
@@ -134,6 +141,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   h1.emit("listening");
 
   const h2 = http2.createServer({ settings: options.http2Settings ?? {} }, safeHandle);
+  if (options.streamHandler) offerStreams(h2, options.streamHandler, () => closing);
   h2.setTimeout(0); // no idle timeout on sessions: server streams can be quiet for long
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
@@ -260,6 +268,22 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     },
     connections: () => ({ sniffing: open(sniffing), http1: open(h1Sockets), http2: open(h2Sockets) }),
   };
+}
+
+/**
+ * Puts `take` in front of the compatibility layer. Node implements that
+ * layer as a 'stream' listener of the server, added with the 'request'
+ * listener: it is moved behind `take` and called for the streams `take`
+ * leaves.
+ */
+function offerStreams(h2: http2.Http2Server, take: NonNullable<ListenOptions["streamHandler"]>, closing: () => boolean): void {
+  const compat = h2.listeners("stream") as Array<(...args: unknown[]) => void>;
+  if (compat.length === 0) throw new Error("listen: Node's HTTP/2 compatibility layer is not a 'stream' listener of the server (a Node version this code does not know)");
+  h2.removeAllListeners("stream");
+  h2.on("stream", function (this: http2.Http2Server, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) {
+    if (!closing() && take(stream, headers)) return;
+    for (const l of compat) l.call(this, stream, headers, ...rest);
+  });
 }
 
 /** Sockets not yet destroyed ('close' comes a little after destroy()). */
