@@ -15,6 +15,7 @@ export const BENCHMARKS = {
   predicate: { flags: [], full: [], smoke: ["100", "2", "2"] },
   "match-workers": { flags: [], full: ["100000", "10000", "1", "2"], smoke: ["1000", "50", "1", "2"] },
   pipeline: { flags: [], full: [], smoke: ["2000", "0.1"] },
+  produce: { flags: [], full: ["2000", "1", "5", "25"], smoke: ["20", "1"] },
   "index-commit": { flags: [], full: ["1000", "400", "256"], smoke: ["20", "5", "16"] },
   "live-latency": { flags: [], full: ["1000", "5000", "20"], smoke: ["20", "200", "2"] },
   "fanout-memory": { flags: ["--expose-gc"], full: ["50000", "1000", "200"], smoke: ["200", "20", "10"] },
