@@ -32,6 +32,7 @@ export async function startServerChild(o = {}) {
   const config = {
     host: "127.0.0.1", port: 0, dataDir, demo: false, partitions: o.partitions ?? 4, retentionMs: 0, retentionBytes: 0,
     heartbeatMs: o.heartbeatMs ?? 10_000, indexBudgetBytes: 1024 ** 3, streamIdleMs: 3_600_000, corsOrigins: ["*"],
+    ...(process.env.BENCH_MATCH_WORKERS ? { matchWorkers: Number(process.env.BENCH_MATCH_WORKERS) } : {}),
     kafka: o.kafka ? { brokers: [o.kafka], clientId: "grep-streams-bench", tls: false, sasl: null } : null,
   };
   const child = fork(self, ["--child", JSON.stringify(config)], {

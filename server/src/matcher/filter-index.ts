@@ -388,7 +388,7 @@ export class FilterIndex<T> {
       cheapest(plan, stats, filed);
       covered = filingProves(plan);
     }
-    e.filed = filed;
+    e.filed = filed.slice();
     e.check = check;
     e.verify = e.proof !== NOT_EXACT && !covered ? plan : null;
     e.multi = false;
@@ -406,6 +406,8 @@ export class FilterIndex<T> {
       e.multi = true;
       for (const p of e.postings) refreshMulti(p);
     }
+    // Sized to what they hold (a push onto [] reserves 17 places).
+    e.postings = e.postings.slice();
   }
 
   /**

@@ -40,7 +40,8 @@ export class Bucket<T> {
   readonly parent: Slot<T>;
   /** What a lookup reads, one position per posting (the same positions as `postings`). */
   readonly arrays = new PostingArrays<T>();
-  readonly postings: BucketPosting<T>[] = [];
+  /** (Replaced by a one-element literal on the first posting: see PostingArrays.) */
+  postings: BucketPosting<T>[] = [];
   /** Second-level slots (only in buckets of top-level slots). */
   readonly subs: Slot<T>[] = [];
   total = 0;
@@ -153,7 +154,8 @@ export class Slot<T> {
 export function addToBucket<T>(entry: Entry<T>, slot: Slot<T>, v: Scalar): BucketPosting<T> {
   const bucket = slot.bucketFor(v);
   const posting: BucketPosting<T> = { entry, bucket, pos: bucket.postings.length };
-  bucket.postings.push(posting);
+  if (bucket.postings.length === 0) bucket.postings = [posting];
+  else bucket.postings.push(posting);
   bucket.arrays.push(entry);
   Slot.added(slot, bucket);
   return posting;
