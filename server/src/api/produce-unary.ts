@@ -16,8 +16,6 @@
 // body). Everything else goes to Connect-ES: compressed bodies, GET, gRPC and
 // gRPC-Web, other methods.
 
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes, parseContentType, parseTimeout } from "@connectrpc/connect/protocol-connect";
 import { create, fromBinary, fromJson, toBinary, toJsonString, type JsonValue } from "@bufbuild/protobuf";
@@ -26,9 +24,8 @@ import type { Engine } from "../pipeline/engine.js";
 import type { Logger } from "../util/log.js";
 import { produce } from "./topics.js";
 import { toConnectError } from "./status.js";
-
-type Req = IncomingMessage | Http2ServerRequest;
-type Res = ServerResponse | Http2ServerResponse;
+import type { Incoming, Reply } from "./transport/reply.js";
+import { readBody } from "./transport/read-body.js";
 
 export const PRODUCE_PATH = `/${GrepService.typeName}/${GrepService.method.produce.name}`;
 
@@ -44,13 +41,13 @@ export const PRODUCE_MAX_BYTES = 64 << 20;
 
 type Codec = "proto" | "json";
 
-const header = (req: Req, name: string): string | undefined => {
+const header = (req: Incoming, name: string): string | undefined => {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 };
 
 /** The codec of a Produce request this handler serves, or null to leave it to Connect-ES. */
-export function leanProduceCodec(req: Req): Codec | null {
+export function leanProduceCodec(req: Incoming): Codec | null {
   if (req.method !== "POST") return null;
   const type = parseContentType(header(req, "content-type") ?? null);
   if (!type || type.stream) return null;
@@ -60,7 +57,7 @@ export function leanProduceCodec(req: Req): Codec | null {
 }
 
 /** Serves one Produce call; never rejects (a failure is the response). */
-export async function handleProduce(engine: Engine, log: Logger, codec: Codec, req: Req, res: Res): Promise<void> {
+export async function handleProduce(engine: Engine, log: Logger, codec: Codec, req: Incoming, from: AsyncIterable<Buffer>, res: Reply): Promise<void> {
   leanProduce.served++;
   let status = 200;
   let type = codec === "proto" ? "application/proto" : "application/json";
@@ -68,7 +65,7 @@ export async function handleProduce(engine: Engine, log: Logger, codec: Codec, r
   try {
     const timeout = parseTimeout(header(req, "connect-timeout-ms") ?? null, Number.MAX_SAFE_INTEGER);
     if (timeout.error) throw timeout.error;
-    const request = decode(codec, await readBody(req));
+    const request = decode(codec, await readBody(from, PRODUCE_MAX_BYTES));
     const out = create(ProduceResponseSchema, await withDeadline(produce(engine, request), timeout.timeoutMs));
     body = codec === "proto" ? toBinary(ProduceResponseSchema, out) : Buffer.from(toJsonString(ProduceResponseSchema, out));
   } catch (err) {
@@ -81,17 +78,6 @@ export async function handleProduce(engine: Engine, log: Logger, codec: Codec, r
   if (res.destroyed || res.writableEnded) return;
   res.writeHead(status, { "content-type": type, "content-length": body.length });
   res.end(body);
-}
-
-async function readBody(req: Req): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > PRODUCE_MAX_BYTES) throw new ConnectError(`message size is larger than configured readMaxBytes ${PRODUCE_MAX_BYTES}`, Code.ResourceExhausted);
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 function decode(codec: Codec, data: Buffer): ProduceRequest {

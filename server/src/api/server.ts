@@ -84,12 +84,12 @@ export async function startApi(engine: Engine, log: Logger, o: ApiOptions): Prom
     // So do Produce calls in the Connect protocol's unary form (see produce-unary.ts).
     if (url.pathname === PRODUCE_PATH) {
       const codec = leanProduceCodec(req);
-      if (codec) return void handleProduce(engine, subscribeLog, codec, req, res);
+      if (codec) return void handleProduce(engine, subscribeLog, codec, req, req, res);
     }
     connect(req, res);
   };
-  // HTTP/2 subscriptions are served through Node's core API, without the
-  // compatibility layer's request/response pair (see transport/reply.ts).
+  // HTTP/2 subscriptions (and Produce calls) are served through Node's core
+  // API, without the compatibility layer's request/response pair (see transport/reply.ts).
   // Requests with an Origin take the other path, for their CORS headers.
   const streamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean => {
     if (headers.origin !== undefined) return false;
@@ -102,7 +102,15 @@ export async function startApi(engine: Engine, log: Logger, o: ApiOptions): Prom
       const req = coreIncoming(headers);
       const wire = leanWire(req);
       if (!wire) return false;
-      void handleSubscribe(engine, subscribeLog, shutdown.signal, wire, req, stream, new StreamReply(stream));
+      void handleSubscribe(engine, subscribeLog, shutdown.signal, wire, req, stream, new StreamReply(stream, wire.protocol === "grpc"));
+      return true;
+    }
+    // Produce as well: the compatibility layer's pair is a third of a lean call's cost.
+    if (url.pathname === PRODUCE_PATH) {
+      const req = coreIncoming(headers);
+      const codec = leanProduceCodec(req);
+      if (!codec) return false;
+      void handleProduce(engine, subscribeLog, codec, req, stream, new StreamReply(stream));
       return true;
     }
     return false;

@@ -30,6 +30,7 @@ import { encodeItem, encodeMessage, type Codec } from "./event-encoding.js";
 import { toConnectError } from "./status.js";
 import { Stop, write } from "./stop.js";
 import type { Incoming, Reply } from "./transport/reply.js";
+import { readBody } from "./transport/read-body.js";
 
 export const SUBSCRIBE_PATH = `/${GrepService.typeName}/${GrepService.method.subscribe.name}`;
 
@@ -124,14 +125,7 @@ export async function handleSubscribe(engine: Engine, log: Logger, shutdown: Abo
 
 /** Reads and decodes the one request message. */
 async function readRequest(from: AsyncIterable<Buffer>, codec: Codec): Promise<SubscribeRequest> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of from) {
-    size += chunk.length;
-    if (size > READ_MAX_BYTES) throw new ConnectError(`message size is larger than configured readMaxBytes ${READ_MAX_BYTES}`, Code.ResourceExhausted);
-    chunks.push(chunk);
-  }
-  const body = Buffer.concat(chunks);
+  const body = await readBody(from, READ_MAX_BYTES);
   if (body.length < 5) throw new ConnectError("protocol error: missing input message for server-streaming method", Code.InvalidArgument);
   const flags = body[0]!;
   const length = body.readUInt32BE(1);

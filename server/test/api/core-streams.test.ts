@@ -101,6 +101,27 @@ describe("HTTP/2 subscriptions through the core API", () => {
     }
   });
 
+  it("answers an oversized Subscribe request with RESOURCE_EXHAUSTED before the upload ends", async () => {
+    const session = http2.connect(server.url);
+    try {
+      const req = session.request({ ":method": "POST", ":path": "/grepstreams.v1.GrepService/Subscribe", "content-type": "application/connect+proto" });
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("error", () => {}); // the server stops the upload (RST_STREAM NO_ERROR) once it has answered
+      req.end(Buffer.alloc((4 << 20) + 10));
+      const h = await new Promise<http2.IncomingHttpHeaders>((resolve) => req.on("response", resolve));
+      await new Promise((resolve) => req.on("end", resolve));
+      assert.equal(h[":status"], 200);
+      const body = Buffer.concat(chunks);
+      assert.equal(body[0], 2, "an end-of-stream frame");
+      const end = JSON.parse(body.subarray(5).toString("utf8")) as { error: { code: string; message: string } };
+      assert.equal(end.error.code, "resource_exhausted");
+      assert.match(end.error.message, /larger than configured readMaxBytes/);
+    } finally {
+      session.destroy();
+    }
+  });
+
   it("a session that goes away ends its subscriptions", async () => {
     // (The earlier tests' subscriptions are all gone first.)
     await waitUntil("no subscriptions left", () => server.app.engine.subscriptionCount === 0);

@@ -11,6 +11,7 @@ import { compressionGzip, createConnectTransport, createGrpcTransport, createGrp
 import { GrepService } from "@grep-streams/sdk/gen/grepstreams/v1/grep_pb.js";
 import { startServer, type TestServer } from "../helpers/server.js";
 import { leanProduce, PRODUCE_MAX_BYTES, PRODUCE_PATH } from "../../src/api/produce-unary.js";
+import { coreStreams } from "../../src/api/transport/reply.js";
 
 type Make = (baseUrl: string) => Transport;
 const lean: Array<[string, Make]> = [
@@ -55,6 +56,7 @@ describe("the lean Produce handler", () => {
       const client = createClient(GrepService, make(server.url));
       const topic = `produce-${name.replace(/[^a-z0-9]+/gi, "-")}`;
       const served = leanProduce.served;
+      const core = coreStreams.served;
       const out = await client.produce({
         topic,
         messages: [
@@ -66,6 +68,8 @@ describe("the lean Produce handler", () => {
       assert.equal(out.records[0]!.timestampMs, 1_700_000_000_000n);
       assert.ok(out.records[1]!.timestampMs > 1_700_000_000_000n);
       assert.equal(leanProduce.served, served + (isLean ? 1 : 0));
+      // On HTTP/2, through the core API (no compatibility layer).
+      assert.equal(coreStreams.served, core + (isLean && name.endsWith("HTTP/2") ? 1 : 0));
 
       // What was written reads back as sent (through the same client).
       const sub = client.subscribe({ filter: { topics: [topic] }, start: { position: { case: "earliest", value: true } } });

@@ -12,7 +12,7 @@
 // (docs/benchmarks.md, "Issue 9, fourth pass"). A subscriber holds its stream
 // for hours, so that is most of what a subscriber costs the server.
 
-import type { IncomingHttpHeaders, ServerHttp2Stream } from "node:http2";
+import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 
 /** The request line and headers (IncomingMessage and Http2ServerRequest have them; see coreIncoming()). */
 export interface Incoming {
@@ -45,14 +45,20 @@ const ignore = () => {};
 export const coreStreams = { served: 0 };
 
 /**
- * A Reply on a raw HTTP/2 stream. As the compatibility layer does, it
- * always asks for trailers (a gRPC status goes there) and sends whatever was
- * added, or none.
+ * A Reply on a raw HTTP/2 stream. With `trailers` (gRPC puts its status
+ * there) it asks for them when it responds and sends whatever was added;
+ * without, the last DATA frame ends the stream. A response that ends before
+ * the request did (an error answered before the whole body was read) is
+ * followed by RST_STREAM NO_ERROR, which tells the client to stop sending
+ * (RFC 9113, section 8.1).
  */
 export class StreamReply implements Reply {
   #trailers: Record<string, string> | null = null;
 
-  constructor(private readonly stream: ServerHttp2Stream) {
+  constructor(
+    private readonly stream: ServerHttp2Stream,
+    private readonly trailers = false,
+  ) {
     coreStreams.served++;
     // A reset or a session that went away is seen as 'close'; without a
     // listener an 'error' would be thrown at the event loop.
@@ -73,8 +79,8 @@ export class StreamReply implements Reply {
 
   writeHead(status: number, headers: Record<string, string | number>): this {
     if (this.stream.destroyed || this.stream.headersSent) return this;
-    this.stream.respond({ ...headers, ":status": status }, { waitForTrailers: true });
-    this.stream.once("wantTrailers", () => this.stream.sendTrailers(this.#trailers ?? {}));
+    this.stream.respond({ ...headers, ":status": status }, { waitForTrailers: this.trailers });
+    if (this.trailers) this.stream.once("wantTrailers", () => this.stream.sendTrailers(this.#trailers ?? {}));
     return this;
   }
 
@@ -87,8 +93,12 @@ export class StreamReply implements Reply {
   end(chunk?: string | Uint8Array): this {
     if (this.stream.destroyed) return this;
     if (!this.stream.headersSent) this.writeHead(200, {});
-    if (chunk === undefined) this.stream.end();
-    else this.stream.end(chunk);
+    const stream = this.stream;
+    const stopUpload = () => {
+      if (!stream.readableEnded && !stream.destroyed) stream.close(constants.NGHTTP2_NO_ERROR);
+    };
+    if (chunk === undefined) stream.end(stopUpload);
+    else stream.end(chunk, stopUpload);
     return this;
   }
 
