@@ -299,7 +299,7 @@ export class IndexStore {
         else more = true;
       }
     }
-    this.seal(due);
+    this.seal(due, false);
     return more;
   }
 
@@ -307,7 +307,7 @@ export class IndexStore {
   sealAll(): void {
     const all: Pending[] = [];
     for (const byEpoch of this.pending.values()) for (const p of byEpoch.values()) if (p.since !== 0) all.push(p);
-    this.seal(all);
+    this.seal(all, true);
   }
 
   /** Matches of an epoch after `afterSeq`, at most `limit`, in seq order. */
@@ -411,25 +411,47 @@ export class IndexStore {
   }
 
   /** Writes the pending parts to segments and epoch rows in one transaction, then trims the journal. */
-  private seal(list: readonly Pending[]): void {
-    if (list.length > 0) {
-      this.tx(() => {
-        for (const p of list) {
-          if (p.rows.length > 0) this.writeSegments(p.sid, p.epoch.epoch, p.rows);
-          this.saveEpoch(p.sid, p.epoch);
-        }
-      });
-      for (const p of list) {
-        p.rows = [];
-        p.since = 0;
-        p.sinceAt = 0;
-      }
-    }
+  private seal(list: readonly Pending[], durable: boolean): void {
+    // The journal keeps what is still pending after this seal.
+    const sealing = new Set(list);
     let oldest = Infinity;
-    for (const byEpoch of this.pending.values()) for (const p of byEpoch.values()) if (p.since > 0 && p.since < oldest) oldest = p.since;
-    if (oldest === Infinity) this.st.clearJournal.run();
-    else this.st.trimJournal.run(oldest);
+    for (const byEpoch of this.pending.values()) for (const p of byEpoch.values()) if (!sealing.has(p) && p.since > 0 && p.since < oldest) oldest = p.since;
+    const write = () => {
+      for (const p of list) {
+        if (p.rows.length > 0) this.writeSegments(p.sid, p.epoch.epoch, p.rows);
+        this.saveEpoch(p.sid, p.epoch);
+      }
+      if (oldest === Infinity) this.st.clearJournal.run();
+      else this.st.trimJournal.run(oldest);
+    };
+    if (durable) this.tx(write);
+    else this.relaxedTx(write);
+    for (const p of list) {
+      p.rows = [];
+      p.since = 0;
+      p.sinceAt = 0;
+    }
   }
+
+  /**
+   * A transaction whose commit does not wait for the disk (synchronous =
+   * NORMAL), for writes that only reorganise what committed transactions
+   * already hold: every match a seal writes is in the journal, which a seal
+   * trims in the same transaction. A power cut loses such a transaction
+   * whole or not at all (WAL frames are checksummed and replayed in order),
+   * and the next FULL commit's sync of the WAL makes it durable with it.
+   * The timer's seals (twice a second) no longer wait for the disk on the
+   * event loop.
+   */
+  private relaxedTx(fn: () => void): void {
+    this.db.pragma("synchronous = NORMAL");
+    try {
+      this.tx(fn);
+    } finally {
+      this.db.pragma("synchronous = FULL");
+    }
+  }
+
 
   /** Inserts rows (consecutive seqs of one epoch) as segments of at most MAX_SEGMENT_ROWS. */
   private writeSegments(sid: number, epoch: number, rows: readonly MatchRow[]): void {

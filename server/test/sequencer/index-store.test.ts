@@ -68,6 +68,8 @@ describe("IndexStore", () => {
     assert.deepEqual([first.value as MatchRow, ...reading].map((m) => m.seq).sort((a, b) => a - b), all.map((m) => m.seq));
     assert.equal(journal(), 0);
     assert.deepEqual(store.readMatches(s.sid, 0, 0, 1_000), all, "the same rows once sealed");
+    // The timer's seals commit without waiting for the disk; every other commit waits again (FULL = 2).
+    assert.equal(store.db.pragma("synchronous", { simple: true }), 2);
     store.close();
   });
 
