@@ -174,6 +174,7 @@ function makeBatch(count, ts) {
 }
 
 const cpuBefore = cpuMs(server.pid);
+const machineBefore = machineTicks();
 const clientCpuBefore = process.cpuUsage();
 const started = now();
 const measuredFrom = started + WARMUP_S * 1000;
@@ -208,6 +209,7 @@ await new Promise((resolve, reject) => {
 const produceMs = now() - started;
 if (profiling) await server.profileStop(PROFILE);
 const cpuMid = cpuMs(server.pid);
+const machineMid = machineTicks();
 const clientCpu = process.cpuUsage(clientCpuBefore);
 
 // ---- wait for the deliveries ----
@@ -253,6 +255,8 @@ console.log(JSON.stringify({
   latency_ms: { p50: pct(latencies, 50), p90: pct(latencies, 90), p99: pct(latencies, 99), p999: pct(latencies, 99.9), max: pct(latencies, 100), samples: latencies.length },
   produce_call_ms: { p50: pct(produceLatencies, 50), p99: pct(produceLatencies, 99), max: pct(produceLatencies, 100), max_in_flight: maxInFlight },
   server_cpu_pct: cpuMid === null ? null : Math.round(((cpuMid - cpuBefore) / (produceMs)) * 100),
+  // The share of the machine's CPU time the hypervisor gave to others while we produced (a shared host: compare runs with similar values).
+  machine_steal_pct: stealPct(machineBefore, machineMid),
   client_cpu_pct: Math.round(((clientCpu.user + clientCpu.system) / 1000 / produceMs) * 100),
   // Server CPU time per message produced, production and drain together: what contention on a shared machine does not change much.
   server_cpu_us_per_message: cpuAfter === null ? null : Math.round(((cpuAfter - cpuBefore) * 1000) / produced),
@@ -263,6 +267,21 @@ console.log(JSON.stringify({
 process.exit(ok ? 0 : 1);
 
 /** utime + stime of a process in ms (Linux /proc), or null elsewhere. */
+/** The machine's CPU ticks from /proc/stat: [steal, all] (null where there is no /proc). */
+function machineTicks() {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    return [f[7] ?? 0, f.reduce((a, b) => a + b, 0)];
+  } catch {
+    return null;
+  }
+}
+
+function stealPct(a, b) {
+  if (a === null || b === null || b[1] === a[1]) return null;
+  return Math.round(((b[0] - a[0]) / (b[1] - a[1])) * 100);
+}
+
 function cpuMs(pid) {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
