@@ -13,7 +13,8 @@
 //
 // The implementation is the same function Connect-ES calls (topics.ts), and
 // errors read as Connect-ES writes them (status from the code, the JSON error
-// body). Everything else goes to Connect-ES: compressed bodies, GET, gRPC and
+// body). On HTTP/2 it is served through Node's core API (transport/reply.ts).
+// Everything else goes to Connect-ES: compressed bodies, GET, gRPC and
 // gRPC-Web, other methods.
 
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -69,6 +70,8 @@ export async function handleProduce(engine: Engine, log: Logger, codec: Codec, r
     const out = create(ProduceResponseSchema, await withDeadline(produce(engine, request), timeout.timeoutMs));
     body = codec === "proto" ? toBinary(ProduceResponseSchema, out) : Buffer.from(toJsonString(ProduceResponseSchema, out));
   } catch (err) {
+    // A client that went away mid-request is not the server's failure.
+    if (res.destroyed) return;
     const e = toConnectError(err);
     if (e.code === Code.Internal) log.error("Produce failed", { err });
     status = codeToHttpStatus(e.code);

@@ -11,6 +11,9 @@
 // holds its cursor, never a growing buffer), and events are encoded with the
 // record's part shared by all subscribers (event-encoding.ts).
 //
+// On HTTP/2 the stream is served through Node's core API, without the
+// compatibility layer's request/response pair (transport/reply.ts).
+//
 // Only what is simple is served here; everything else goes to Connect-ES
 // (leanWire() returns null): compressed requests, gRPC-Web text, gRPC over
 // HTTP/1.1, other methods. Responses are not compressed (identity is always

@@ -410,7 +410,10 @@ export class IndexStore {
     return p;
   }
 
-  /** Writes the pending parts to segments and epoch rows in one transaction, then trims the journal. */
+  /**
+   * Writes the pending parts to segments and epoch rows and trims the
+   * journal, in one transaction: FULL when `durable`, else relaxed (below).
+   */
   private seal(list: readonly Pending[], durable: boolean): void {
     // The journal keeps what is still pending after this seal.
     const sealing = new Set(list);
@@ -451,7 +454,6 @@ export class IndexStore {
       this.db.pragma("synchronous = FULL");
     }
   }
-
 
   /** Inserts rows (consecutive seqs of one epoch) as segments of at most MAX_SEGMENT_ROWS. */
   private writeSegments(sid: number, epoch: number, rows: readonly MatchRow[]): void {

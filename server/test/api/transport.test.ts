@@ -391,6 +391,48 @@ describe("transport: CORS with an origin list", () => {
   });
 });
 
+describe("transport: HTTP/2 streams offered to streamHandler first", () => {
+  it("serves what it takes through the core API, leaves the rest (and what it throws on) to the handler", T, async () => {
+    const warnings: string[] = [];
+    const listener = await listen({
+      host: "127.0.0.1",
+      port: 0,
+      handler: (req, res) => {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.end(`compat ${req.url}`);
+      },
+      streamHandler: (stream, headers) => {
+        if (headers[":path"] === "/throw") throw new Error("boom");
+        if (headers[":path"] !== "/take") return false;
+        stream.respond({ ":status": 200 });
+        stream.end("core");
+        return true;
+      },
+      log: { debug: () => {}, warn: (msg) => warnings.push(msg) },
+    });
+    const session = http2.connect(listener.url);
+    const get = (path: string) =>
+      new Promise<string>((resolve, reject) => {
+        const st = session.request({ ":path": path });
+        let data = "";
+        st.setEncoding("utf8");
+        st.on("data", (d: string) => (data += d));
+        st.on("end", () => resolve(data));
+        st.on("error", reject);
+        st.end();
+      });
+    try {
+      assert.deepEqual(await Promise.all([get("/take"), get("/other"), get("/throw")]), ["core", "compat /other", "compat /throw"]);
+      assert.deepEqual(warnings, ["HTTP/2 stream handler threw"]);
+      // HTTP/1.1 never reaches it.
+      assert.equal((await request(`${listener.url}/take`)).body, "compat /take");
+    } finally {
+      session.close();
+      await listener.close(1000);
+    }
+  });
+});
+
 describe("transport: close()", () => {
   it("ends an open Health.Watch stream at once when the shutdownSignal is aborted", T, async () => {
     const srv = await startTransportTestServer({ abortStreamsOnClose: true });

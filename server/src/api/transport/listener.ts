@@ -42,8 +42,8 @@ export interface ListenOptions {
   /**
    * Offered each HTTP/2 stream before Node's compatibility layer makes a
    * request/response pair of it: returns true when it serves the stream
-   * itself (through the core API), false to leave it to `handler`. It must
-   * not throw.
+   * itself (through the core API), false to leave it to `handler` (so does
+   * a throw, which is logged).
    */
   streamHandler?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
   /**
@@ -141,7 +141,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   h1.emit("listening");
 
   const h2 = http2.createServer({ settings: options.http2Settings ?? {} }, safeHandle);
-  if (options.streamHandler) offerStreams(h2, options.streamHandler, () => closing);
+  if (options.streamHandler) offerStreams(h2, options.streamHandler, () => closing, log);
   h2.setTimeout(0); // no idle timeout on sessions: server streams can be quiet for long
   h2.on("session", (session: http2.ServerHttp2Session) => {
     sessions.add(session);
@@ -276,12 +276,19 @@ export async function listen(options: ListenOptions): Promise<Listener> {
  * listener: it is moved behind `take` and called for the streams `take`
  * leaves.
  */
-function offerStreams(h2: http2.Http2Server, take: NonNullable<ListenOptions["streamHandler"]>, closing: () => boolean): void {
+function offerStreams(h2: http2.Http2Server, take: NonNullable<ListenOptions["streamHandler"]>, closing: () => boolean, log: ListenerLog | undefined): void {
   const compat = h2.listeners("stream") as Array<(...args: unknown[]) => void>;
   if (compat.length === 0) throw new Error("listen: Node's HTTP/2 compatibility layer is not a 'stream' listener of the server (a Node version this code does not know)");
   h2.removeAllListeners("stream");
   h2.on("stream", function (this: http2.Http2Server, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) {
-    if (!closing() && take(stream, headers)) return;
+    let taken = false;
+    try {
+      taken = !closing() && take(stream, headers);
+    } catch (err) {
+      // (A throw here would reach the event loop: the compatibility path answers instead.)
+      log?.warn("HTTP/2 stream handler threw", { err, path: headers[":path"] });
+    }
+    if (taken) return;
     for (const l of compat) l.call(this, stream, headers, ...rest);
   });
 }

@@ -1,7 +1,7 @@
-// What the long-lived handlers (the SSE shim, the lean Subscribe handler)
-// need of a request and of its response, so that they serve an HTTP/2 stream
-// through Node's core API as well as through the compatibility API's
-// request/response pair.
+// What the handlers served outside Connect-ES (the SSE shim, the lean
+// Subscribe and Produce handlers) need of a request and of its response, so
+// that they serve an HTTP/2 stream through Node's core API as well as
+// through the compatibility API's request/response pair.
 //
 // Why the core API: the compatibility layer keeps, per open stream, an
 // Http2ServerRequest and an Http2ServerResponse with their stream states,
