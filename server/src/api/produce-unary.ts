@@ -36,7 +36,8 @@ export const leanProduce = { served: 0 };
 /**
  * A request body larger than this is refused with RESOURCE_EXHAUSTED. A
  * batch holds at most MAX_PRODUCE_BATCH messages; 64 MiB is far more than
- * 10,000 messages of a few KB. (Connect-ES itself sets no limit.)
+ * 10,000 messages of a few KB. (Connect-ES sets no limit of its own; the
+ * server gives it this one, server.ts.)
  */
 export const PRODUCE_MAX_BYTES = 64 << 20;
 

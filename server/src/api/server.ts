@@ -14,7 +14,7 @@ import type { Logger } from "../util/log.js";
 import { grepService } from "./grep-service.js";
 import { handleSse, SSE_PATH } from "./sse.js";
 import { handleSubscribe, leanWire, SUBSCRIBE_PATH } from "./subscribe-stream.js";
-import { handleProduce, leanProduceCodec, PRODUCE_PATH } from "./produce-unary.js";
+import { handleProduce, leanProduceCodec, PRODUCE_MAX_BYTES, PRODUCE_PATH } from "./produce-unary.js";
 import { metricsText } from "./metrics.js";
 import { loadConsole } from "./console.js";
 import { listen, type Listener } from "./transport/listener.js";
@@ -47,6 +47,8 @@ export async function startApi(engine: Engine, log: Logger, o: ApiOptions): Prom
       registerReflection(router, [GrepService, Health, ReflectionV1, ReflectionV1alpha]);
     },
     shutdownSignal: shutdown.signal,
+    // The lean handlers' limit on every other path too (Connect-ES sets none).
+    readMaxBytes: PRODUCE_MAX_BYTES,
   });
   const sseLog = log.child({ api: "sse" });
   const subscribeLog = log.child({ api: "connect" });

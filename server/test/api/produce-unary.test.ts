@@ -131,5 +131,9 @@ describe("the lean Produce handler", () => {
     assert.equal(e.code, "resource_exhausted");
     assert.match(e.message, /larger than configured readMaxBytes/);
     assert.equal(leanProduce.served, served + 3);
+
+    // Connect-ES's paths have the same limit (gRPC-Web on HTTP/1.1: on HTTP/2, Node's session memory limit may reset the stream first).
+    const web = createClient(GrepService, createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" }));
+    await assert.rejects(web.produce({ topic: "huge", messages: [{ valueJson: JSON.stringify("x".repeat(PRODUCE_MAX_BYTES)) }] }), (err: unknown) => ConnectError.from(err).code === Code.ResourceExhausted);
   });
 });
