@@ -2,6 +2,8 @@
 // per-topic counts of messages the matcher could not parse.
 import type { Engine } from "../pipeline/engine.js";
 import { leanStreams } from "./subscribe-stream.js";
+import { leanProduce } from "./produce-unary.js";
+import { coreStreams } from "./transport/reply.js";
 
 const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
@@ -18,6 +20,10 @@ export async function metricsText(engine: Engine): Promise<string> {
   lines.push(`grep_streams_delivered_events_total{payload="source_read"} ${engine.delivery.fromSource}`);
   lines.push("# HELP grep_streams_subscribe_calls_lean_total Subscribe calls served by the lean streaming handler (the others by Connect-ES).", "# TYPE grep_streams_subscribe_calls_lean_total counter");
   lines.push(`grep_streams_subscribe_calls_lean_total ${leanStreams.served}`);
+  lines.push("# HELP grep_streams_produce_calls_lean_total Produce calls served by the lean unary handler (the others by Connect-ES).", "# TYPE grep_streams_produce_calls_lean_total counter");
+  lines.push(`grep_streams_produce_calls_lean_total ${leanProduce.served}`);
+  lines.push("# HELP grep_streams_http2_core_streams_total HTTP/2 streams served through Node's core API (SSE, lean Subscribe and Produce), not its compatibility layer.", "# TYPE grep_streams_http2_core_streams_total counter");
+  lines.push(`grep_streams_http2_core_streams_total ${coreStreams.served}`);
   lines.push("# HELP grep_streams_history_scanned_messages_total Messages read by backfill scans.", "# TYPE grep_streams_history_scanned_messages_total counter");
   lines.push(`grep_streams_history_scanned_messages_total ${engine.registry.historyScanned}`);
   const topics = await engine.source.listTopics();

@@ -2,7 +2,8 @@
 // through Node's core HTTP/2 API, without the compatibility layer's
 // request/response pair: the same events, resumes, statuses and trailers;
 // a client that resets its stream or drops its session ends the
-// subscription; a request with an Origin (CORS) takes the compatibility path.
+// subscription; a request with an Origin (CORS) takes the compatibility path;
+// /metrics counts what was served this way.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http2 from "node:http2";
@@ -148,5 +149,30 @@ describe("HTTP/2 subscriptions through the core API", () => {
     } finally {
       session.close();
     }
+  });
+});
+
+describe("/metrics", () => {
+  let server: TestServer;
+  before(async () => (server = await startServer()));
+  after(() => server.close());
+
+  it("counts the calls the lean handlers and the core API served", async () => {
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+      assert.ok(line, `${name} in /metrics`);
+      return Number(line.split(" ")[1]);
+    };
+    const [produce, core, subscribe] = [await metric("grep_streams_produce_calls_lean_total"), await metric("grep_streams_http2_core_streams_total"), await metric("grep_streams_subscribe_calls_lean_total")];
+    const client = createClient(GrepService, createConnectTransport({ baseUrl: server.url, httpVersion: "2", useBinaryFormat: true }));
+    await client.produce({ topic: "metrics", messages: [{ valueJson: "{}" }] });
+    const r = new StreamReader((signal) => client.subscribe({ filter: { topics: ["metrics"] } }, { signal }));
+    await r.started();
+    r.close();
+    assert.deepEqual(
+      [await metric("grep_streams_produce_calls_lean_total"), await metric("grep_streams_http2_core_streams_total"), await metric("grep_streams_subscribe_calls_lean_total")],
+      [produce + 1, core + 2, subscribe + 1],
+    );
   });
 });
