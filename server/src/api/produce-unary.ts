@@ -19,14 +19,15 @@
 
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes, parseContentType, parseTimeout } from "@connectrpc/connect/protocol-connect";
-import { create, fromBinary, fromJson, toBinary, toJsonString, type JsonValue } from "@bufbuild/protobuf";
-import { GrepService, ProduceRequestSchema, ProduceResponseSchema, type ProduceRequest } from "@grep-streams/sdk/gen/grepstreams/v1/grep_pb.js";
+import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { GrepService, ProduceRequestSchema, ProduceResponseSchema } from "@grep-streams/sdk/gen/grepstreams/v1/grep_pb.js";
 import type { Engine } from "../pipeline/engine.js";
 import type { Logger } from "../util/log.js";
 import { produce } from "./topics.js";
 import { toConnectError } from "./status.js";
 import type { Incoming, Reply } from "./transport/reply.js";
-import { readBody } from "./transport/read-body.js";
+import { decodeRequest, headerOf, isIdentity, readBody } from "./transport/read-body.js";
+import type { Codec } from "./event-encoding.js";
 
 export const PRODUCE_PATH = `/${GrepService.typeName}/${GrepService.method.produce.name}`;
 
@@ -41,20 +42,12 @@ export const leanProduce = { served: 0 };
  */
 export const PRODUCE_MAX_BYTES = 64 << 20;
 
-type Codec = "proto" | "json";
-
-const header = (req: Incoming, name: string): string | undefined => {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-};
 
 /** The codec of a Produce request this handler serves, or null to leave it to Connect-ES. */
 export function leanProduceCodec(req: Incoming): Codec | null {
   if (req.method !== "POST") return null;
-  const type = parseContentType(header(req, "content-type") ?? null);
-  if (!type || type.stream) return null;
-  const encoding = header(req, "content-encoding");
-  if (encoding !== undefined && encoding !== "identity") return null;
+  const type = parseContentType(headerOf(req, "content-type") ?? null);
+  if (!type || type.stream || !isIdentity(headerOf(req, "content-encoding"))) return null;
   return type.binary ? "proto" : "json";
 }
 
@@ -65,9 +58,9 @@ export async function handleProduce(engine: Engine, log: Logger, codec: Codec, r
   let type = codec === "proto" ? "application/proto" : "application/json";
   let body: Uint8Array;
   try {
-    const timeout = parseTimeout(header(req, "connect-timeout-ms") ?? null, Number.MAX_SAFE_INTEGER);
+    const timeout = parseTimeout(headerOf(req, "connect-timeout-ms") ?? null, Number.MAX_SAFE_INTEGER);
     if (timeout.error) throw timeout.error;
-    const request = decode(codec, await readBody(from, PRODUCE_MAX_BYTES));
+    const request = decodeRequest(ProduceRequestSchema, codec, await readBody(from, PRODUCE_MAX_BYTES));
     const out = create(ProduceResponseSchema, await withDeadline(produce(engine, request), timeout.timeoutMs));
     body = codec === "proto" ? toBinary(ProduceResponseSchema, out) : Buffer.from(toJsonString(ProduceResponseSchema, out));
   } catch (err) {
@@ -82,14 +75,6 @@ export async function handleProduce(engine: Engine, log: Logger, codec: Codec, r
   if (res.destroyed || res.writableEnded) return;
   res.writeHead(status, { "content-type": type, "content-length": body.length });
   res.end(body);
-}
-
-function decode(codec: Codec, data: Buffer): ProduceRequest {
-  try {
-    return codec === "proto" ? fromBinary(ProduceRequestSchema, data) : fromJson(ProduceRequestSchema, JSON.parse(data.toString("utf8")) as JsonValue);
-  } catch (err) {
-    throw new ConnectError(`cannot decode the request: ${err instanceof Error ? err.message : String(err)}`, Code.InvalidArgument, undefined, undefined, err);
-  }
 }
 
 /** The call's deadline (connect-timeout-ms) as Connect-ES applies it: DEADLINE_EXCEEDED once it passes. */

@@ -24,7 +24,6 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { endStreamFlag, endStreamToJson, parseContentType as parseConnectType, parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
 import { parseContentType as parseGrpcType, parseTimeout as parseGrpcTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { parseContentType as parseGrpcWebType, trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
-import { fromBinary, fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { GrepService, SubscribeRequestSchema, type SubscribeRequest } from "@grep-streams/sdk/gen/grepstreams/v1/grep_pb.js";
 import type { Engine } from "../pipeline/engine.js";
 import type { Logger } from "../util/log.js";
@@ -33,7 +32,7 @@ import { encodeItem, encodeMessage, type Codec } from "./event-encoding.js";
 import { toConnectError } from "./status.js";
 import { Stop, write } from "./stop.js";
 import type { Incoming, Reply } from "./transport/reply.js";
-import { readBody } from "./transport/read-body.js";
+import { decodeRequest, headerOf, isIdentity, readBody } from "./transport/read-body.js";
 
 export const SUBSCRIBE_PATH = `/${GrepService.typeName}/${GrepService.method.subscribe.name}`;
 
@@ -48,24 +47,19 @@ export interface Wire {
   readonly codec: Codec;
 }
 
-const header = (req: Incoming, name: string): string | undefined => {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-};
-const identity = (encoding: string | undefined) => encoding === undefined || encoding === "identity";
 
 /** The protocol of a Subscribe request this handler serves, or null to leave it to Connect-ES. */
 export function leanWire(req: Incoming): Wire | null {
   if (req.method !== "POST") return null;
-  const type = header(req, "content-type");
+  const type = headerOf(req, "content-type");
   if (type === undefined) return null;
   const connect = parseConnectType(type);
-  if (connect) return connect.stream && identity(header(req, "connect-content-encoding")) ? { protocol: "connect", codec: connect.binary ? "proto" : "json" } : null;
+  if (connect) return connect.stream && isIdentity(headerOf(req, "connect-content-encoding")) ? { protocol: "connect", codec: connect.binary ? "proto" : "json" } : null;
   const web = parseGrpcWebType(type);
-  if (web) return !web.text && identity(header(req, "grpc-encoding")) ? { protocol: "grpc-web", codec: web.binary ? "proto" : "json" } : null;
+  if (web) return !web.text && isIdentity(headerOf(req, "grpc-encoding")) ? { protocol: "grpc-web", codec: web.binary ? "proto" : "json" } : null;
   const grpc = parseGrpcType(type);
   // gRPC needs HTTP/2 trailers.
-  if (grpc) return req.httpVersionMajor === 2 && identity(header(req, "grpc-encoding")) ? { protocol: "grpc", codec: grpc.binary ? "proto" : "json" } : null;
+  if (grpc) return req.httpVersionMajor === 2 && isIdentity(headerOf(req, "grpc-encoding")) ? { protocol: "grpc", codec: grpc.binary ? "proto" : "json" } : null;
   return null;
 }
 
@@ -94,7 +88,7 @@ export async function handleSubscribe(engine: Engine, log: Logger, shutdown: Abo
   let error: ConnectError | undefined;
   let opened: OpenedSubscription | undefined;
   try {
-    const timeout = wire.protocol === "connect" ? parseConnectTimeout(header(req, "connect-timeout-ms") ?? null, Number.MAX_SAFE_INTEGER) : parseGrpcTimeout(header(req, "grpc-timeout") ?? null, Number.MAX_SAFE_INTEGER);
+    const timeout = wire.protocol === "connect" ? parseConnectTimeout(headerOf(req, "connect-timeout-ms") ?? null, Number.MAX_SAFE_INTEGER) : parseGrpcTimeout(headerOf(req, "grpc-timeout") ?? null, Number.MAX_SAFE_INTEGER);
     if (timeout.error) throw timeout.error;
     if (timeout.timeoutMs !== undefined) {
       deadline = setTimeout(() => {
@@ -135,12 +129,7 @@ async function readRequest(from: AsyncIterable<Buffer>, codec: Codec): Promise<S
   if (flags !== 0) throw new ConnectError(`protocol error: unexpected envelope flags ${flags} (compression was not negotiated)`, Code.InvalidArgument);
   if (5 + length > body.length) throw new ConnectError("protocol error: premature end of stream", Code.InvalidArgument);
   if (5 + length < body.length) throw new ConnectError("protocol error: received extra input message for server-streaming method", Code.InvalidArgument);
-  const data = body.subarray(5);
-  try {
-    return codec === "proto" ? fromBinary(SubscribeRequestSchema, data) : fromJson(SubscribeRequestSchema, JSON.parse(data.toString("utf8")) as JsonValue);
-  } catch (err) {
-    throw new ConnectError(`cannot decode the request: ${err instanceof Error ? err.message : String(err)}`, Code.InvalidArgument, undefined, undefined, err);
-  }
+  return decodeRequest(SubscribeRequestSchema, codec, body.subarray(5));
 }
 
 /** One length-prefixed frame (the envelope of all three protocols). */
