@@ -14,7 +14,7 @@
 
 import type { Entry } from "./index-entry.js";
 import type { IndexedPath } from "./indexed-path.js";
-import { PostingArrays } from "./posting-arrays.js";
+import { append, PostingArrays } from "./posting-arrays.js";
 import { RangePostings, type RangePosting } from "./range-postings.js";
 import type { Scalar } from "./value-path.js";
 
@@ -154,8 +154,7 @@ export class Slot<T> {
 export function addToBucket<T>(entry: Entry<T>, slot: Slot<T>, v: Scalar): BucketPosting<T> {
   const bucket = slot.bucketFor(v);
   const posting: BucketPosting<T> = { entry, bucket, pos: bucket.postings.length };
-  if (bucket.postings.length === 0) bucket.postings = [posting];
-  else bucket.postings.push(posting);
+  bucket.postings = append(bucket.postings, posting);
   bucket.arrays.push(entry);
   Slot.added(slot, bucket);
   return posting;
