@@ -88,6 +88,19 @@ function request(
   });
 }
 
+/** A GET over an HTTP/2 session: the body as text. */
+function h2Get(session: http2.ClientHttp2Session, path: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const st = session.request({ ":path": path });
+    let data = "";
+    st.setEncoding("utf8");
+    st.on("data", (d: string) => (data += d));
+    st.on("end", () => resolve(data));
+    st.on("error", reject);
+    st.end();
+  });
+}
+
 /** Resolves when the socket closes, with the bytes it received. */
 function socketClosed(socket: net.Socket): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -272,18 +285,7 @@ describe("transport: one port, all protocols", () => {
   it("HTTP/1.1 over raw socket with HTTP/2 client on the same port at once", T, async () => {
     const h2 = http2.connect(srv.url);
     try {
-      const [a, b] = await Promise.all([
-        request(`${srv.url}/healthz`),
-        new Promise<string>((resolve, reject) => {
-          const st = h2.request({ ":path": "/healthz" });
-          let data = "";
-          st.setEncoding("utf8");
-          st.on("data", (d: string) => (data += d));
-          st.on("end", () => resolve(data));
-          st.on("error", reject);
-          st.end();
-        }),
-      ]);
+      const [a, b] = await Promise.all([request(`${srv.url}/healthz`), h2Get(h2, "/healthz")]);
       assert.equal(a.body, "ok");
       assert.equal(b, "ok");
     } finally {
@@ -411,18 +413,8 @@ describe("transport: HTTP/2 streams offered to streamHandler first", () => {
       log: { debug: () => {}, warn: (msg) => warnings.push(msg) },
     });
     const session = http2.connect(listener.url);
-    const get = (path: string) =>
-      new Promise<string>((resolve, reject) => {
-        const st = session.request({ ":path": path });
-        let data = "";
-        st.setEncoding("utf8");
-        st.on("data", (d: string) => (data += d));
-        st.on("end", () => resolve(data));
-        st.on("error", reject);
-        st.end();
-      });
     try {
-      assert.deepEqual(await Promise.all([get("/take"), get("/other"), get("/throw")]), ["core", "compat /other", "compat /throw"]);
+      assert.deepEqual(await Promise.all([h2Get(session, "/take"), h2Get(session, "/other"), h2Get(session, "/throw")]), ["core", "compat /other", "compat /throw"]);
       assert.deepEqual(warnings, ["HTTP/2 stream handler threw"]);
       // HTTP/1.1 never reaches it.
       assert.equal((await request(`${listener.url}/take`)).body, "compat /take");
