@@ -37,15 +37,16 @@
 
 import type { CompiledFilter, IndexCondition } from "../filter/index.js";
 import {
-  AND, bestOfAnd, bind, cheapest, describeTerm, EQ, filingProves, holdsCheck, mayHold, NO_CHECK, PlanNode, planPaths, RANGE,
+  AND, bestOfAnd, bind, cheapest, describeTerm, EQ, filingProves, holdsCheck, mayHold, NO_CHECK, NOTHING_TO_CHECK, PlanNode, planPaths, postedCheck, RANGE,
   release, unitCost, type PathRegistry, type Unit,
 } from "./index-plan.js";
 import type { Entry } from "./index-entry.js";
 import { IndexedPath, Plainness } from "./indexed-path.js";
-import { NOT_EXACT, type PostingArrays } from "./posting-arrays.js";
+import { F_CHECK, F_DEDUP, F_ITEM, F_KIND, F_PATH, F_PROOF, F_SCALAR, F_VERIFY, NOT_EXACT, STRIDE, type PostingArrays } from "./posting-arrays.js";
 import { addToBucket, addToRange, refreshMulti, removePosting, Slot, type Bucket } from "./postings.js";
 import type { RangePostings } from "./range-postings.js";
 import { HALF_LIFE_SAMPLES, TermStats } from "./term-stats.js";
+import type { Scalar } from "./value-path.js";
 
 /** One value in this many is sampled for the statistics (a power of two). */
 export const SAMPLE_EVERY = 64;
@@ -154,6 +155,7 @@ export class FilterIndex<T> {
       filed: [],
       postings: [],
       check: null,
+      posted: NOTHING_TO_CHECK,
       ordinal: this.#takeOrdinal(),
       proof,
       verify: null,
@@ -313,7 +315,7 @@ export class FilterIndex<T> {
   }
 
   #visitBucket(b: Bucket<T>, value: object, epoch: number, out: T[]): void {
-    this.#visitList(b.arrays, b.arrays.length, value, epoch, out);
+    this.#visitList(b, b.length, value, epoch, out);
     const subs = b.subs;
     for (let j = 0; j < subs.length; j++) this.#lookup(subs[j]!, value, epoch, out);
   }
@@ -336,19 +338,23 @@ export class FilterIndex<T> {
       for (let j = 0; j < n; j++) this.#visit(a.entries[j]!, value, epoch, out);
       return;
     }
-    const { items, checks, checkKinds, checkPaths, checkScalars, multi, ordinals, proofs, verifies } = a;
+    const flat = a.flat;
     const marks = this.#marks;
     const sure = this.#sure;
-    for (let j = 0; j < n; j++) {
-      const k = checkKinds[j]!;
-      if (k !== NO_CHECK && !holdsCheck(k, checks[j]!, checkPaths[j]!, checkScalars[j]!, value, epoch)) continue;
-      if (multi[j]) {
-        const o = ordinals[j]!;
-        if (marks[o] === epoch) continue;
-        marks[o] = epoch;
+    for (let o = 0, end = n * STRIDE; o < end; o += STRIDE) {
+      const k = flat[o + F_KIND] as number;
+      if (k !== NO_CHECK) {
+        const held = holdsCheck(k, flat[o + F_CHECK] as PlanNode | null, flat[o + F_PATH] as IndexedPath | null, flat[o + F_SCALAR] as Scalar, value, epoch);
+        if (!held) continue;
       }
-      if (sure !== null && this.#proves(proofs[j]!, verifies[j]!, value, epoch)) sure.push(items[j]!);
-      else out.push(items[j]!);
+      const dedup = flat[o + F_DEDUP] as number;
+      if (dedup >= 0) {
+        if (marks[dedup] === epoch) continue;
+        marks[dedup] = epoch;
+      }
+      const item = flat[o + F_ITEM] as T;
+      if (sure !== null && this.#proves(flat[o + F_PROOF] as number, flat[o + F_VERIFY] as PlanNode | null, value, epoch)) sure.push(item);
+      else out.push(item);
     }
   }
 
@@ -390,6 +396,7 @@ export class FilterIndex<T> {
     }
     e.filed = filed.slice();
     e.check = check;
+    e.posted = postedCheck(check);
     e.verify = e.proof !== NOT_EXACT && !covered ? plan : null;
     e.multi = false;
     for (const u of filed) {
@@ -437,6 +444,7 @@ export class FilterIndex<T> {
     e.postings = [];
     e.filed = [];
     e.check = null;
+    e.posted = NOTHING_TO_CHECK;
   }
 
   #slotOf(p: IndexedPath): Slot<T> {

@@ -1,5 +1,5 @@
 // A filter as the index holds it (shared by the index and its postings).
-import type { PlanNode, Unit } from "./index-plan.js";
+import type { PlanNode, PostedCheck, Unit } from "./index-plan.js";
 import type { Posting } from "./postings.js";
 
 export interface Entry<T> {
@@ -12,6 +12,8 @@ export interface Entry<T> {
   postings: Posting<T>[];
   /** The rest of the condition, tested before the entry is returned (null: nothing). */
   check: PlanNode | null;
+  /** The check as its postings hold it (index-plan.ts: postedCheck). */
+  posted: PostedCheck;
   /** A small number, unique among the index's entries (positions in its arrays of marks). */
   readonly ordinal: number;
   /**

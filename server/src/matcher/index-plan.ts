@@ -15,7 +15,7 @@
 import type { IndexCondition, IndexTerm } from "../filter/index.js";
 import type { IndexedPath, TermCounter } from "./indexed-path.js";
 import type { TermStats } from "./term-stats.js";
-import type { Scalar } from "./value-path.js";
+import { internalize, type Scalar } from "./value-path.js";
 
 /** Above this many values an equality check uses a Set, below it a scan. */
 const SET_ABOVE = 8;
@@ -96,7 +96,8 @@ export function bind(c: IndexCondition, paths: PathRegistry): PlanNode {
     case "or":
       return PlanNode.group(c.kind === "and" ? AND : OR, c.of.map((x) => bind(x, paths)));
     case "has":
-      return new PlanNode(HAS, paths.acquirePath(c.path), [c.text], [], false, false, 0, []);
+      // Interned: the checks of many filters compare with the same few texts, and a shared string stays cached.
+      return new PlanNode(HAS, paths.acquirePath(c.path), [internalize(c.text)], [], false, false, 0, []);
     case "eq": {
       const path = paths.acquirePath(c.path);
       const counters = c.values.map((v) => path.acquireCounter(v));
@@ -299,9 +300,13 @@ export function holdsBound(p: IndexedPath, lower: boolean, inclusive: boolean, b
 }
 
 /**
- * How a posting list holds a check (posting-arrays.ts): the commonest checks,
- * one equality or one bound, are copied into the list, so that testing them
- * reads the list and the (shared, cached) path, not the plan node.
+ * How a posting list holds a check (posting-arrays.ts): its first member, when
+ * that is one equality, one bound or one substring, is copied into the list,
+ * so that testing it reads the list and the (shared, cached) path, not the
+ * filter's own plan nodes, which at 100,000 filters are cache misses; the
+ * rest of the check (`rest`) is read only when that member holds. An "and"
+ * check lists its members most selective first (filter-index.ts: #file), so
+ * most failing checks stop at the copied member.
  */
 export const NO_CHECK = 0;
 export const CHECK_SCALAR = 1;
@@ -309,25 +314,55 @@ export const CHECK_LOWER = 2;
 export const CHECK_LOWER_INCLUSIVE = 3;
 export const CHECK_UPPER = 4;
 export const CHECK_UPPER_INCLUSIVE = 5;
-export const CHECK_NODE = 6;
+export const CHECK_HAS = 6;
+/** No member to copy: the whole check is `rest`. */
+export const CHECK_NODE = 7;
 
-export function checkKind(n: PlanNode | null): number {
-  if (n === null) return NO_CHECK;
-  if (n.kind === EQ && n.single !== undefined) return CHECK_SCALAR;
+export interface PostedCheck {
+  readonly kind: number;
+  /** The copied member's path, and its scalar, bound or text. */
+  readonly path: IndexedPath | null;
+  readonly x: Scalar;
+  /** What else must hold (null: nothing). */
+  readonly rest: PlanNode | null;
+}
+
+export const NOTHING_TO_CHECK: PostedCheck = { kind: NO_CHECK, path: null, x: 0, rest: null };
+
+/** The kind of a member that can be copied into a posting list, else CHECK_NODE. */
+function copiedKind(n: PlanNode): number {
+  if (n.kind === EQ) return n.single !== undefined ? CHECK_SCALAR : CHECK_NODE;
   if (n.kind === RANGE) return n.lower ? (n.inclusive ? CHECK_LOWER_INCLUSIVE : CHECK_LOWER) : n.inclusive ? CHECK_UPPER_INCLUSIVE : CHECK_UPPER;
+  if (n.kind === HAS) return CHECK_HAS;
   return CHECK_NODE;
 }
 
-/** Tests a check as a posting list holds it (kind from checkKind; `x` the scalar or the bound). */
-export function holdsCheck(kind: number, node: PlanNode | null, p: IndexedPath | null, x: Scalar, value: object, epoch: number): boolean {
+/** Splits a check (null: none) into the member a posting list copies and the rest. */
+export function postedCheck(n: PlanNode | null): PostedCheck {
+  if (n === null) return NOTHING_TO_CHECK;
+  const head = n.kind === AND ? n.of[0]! : n;
+  const kind = copiedKind(head);
+  if (kind === CHECK_NODE) return { kind, path: null, x: 0, rest: n };
+  const x = head.kind === RANGE ? head.bound : head.single!;
+  const rest = head === n ? null : n.of.length === 2 ? n.of[1]! : PlanNode.group(AND, n.of.slice(1));
+  return { kind, path: head.path, x, rest };
+}
+
+/** Tests a check as a posting list holds it (postedCheck: kind, rest, path, x). */
+export function holdsCheck(kind: number, rest: PlanNode | null, p: IndexedPath | null, x: Scalar, value: object, epoch: number): boolean {
   switch (kind) {
     case NO_CHECK:
       return true;
-    case CHECK_SCALAR:
-      return holdsScalar(p!, x, value, epoch);
     case CHECK_NODE:
-      return mayHold(node!, value, epoch);
+      return mayHold(rest!, value, epoch);
+    case CHECK_SCALAR:
+      if (!holdsScalar(p!, x, value, epoch)) return false;
+      break;
+    case CHECK_HAS:
+      if (!holdsText(p!, x as string, value, epoch)) return false;
+      break;
     default:
-      return holdsBound(p!, kind <= CHECK_LOWER_INCLUSIVE, kind === CHECK_LOWER_INCLUSIVE || kind === CHECK_UPPER_INCLUSIVE, x as number, value, epoch);
+      if (!holdsBound(p!, kind <= CHECK_LOWER_INCLUSIVE, kind === CHECK_LOWER_INCLUSIVE || kind === CHECK_UPPER_INCLUSIVE, x as number, value, epoch)) return false;
   }
+  return rest === null || mayHold(rest, value, epoch);
 }

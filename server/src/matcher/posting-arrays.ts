@@ -1,84 +1,68 @@
 // What a lookup reads about the filters filed in one place (a bucket, or a
-// list of numeric bounds in sorted order), as parallel arrays: reaching the
-// filter at position j reads position j of each and touches neither its
-// entry nor its plan unless it must. At 100,000 filters those objects are
-// spread over the heap and each first read of one is a cache miss, which
-// costs more than all the rest of reaching it.
+// list of numeric bounds in sorted order), side by side in one array: the
+// filter at position j occupies flat[j * STRIDE, (j + 1) * STRIDE), so that
+// reaching it reads one stretch of memory and touches neither its entry nor
+// its plan unless it must. At 10,000 filters and more those objects, and the
+// separate arrays this replaced (one per field: nine objects and nine
+// backing stores per bucket), are spread over the heap, and each first read
+// of one is a cache miss that costs more than all the rest of reaching it.
 import type { Entry } from "./index-entry.js";
-import { checkKind, type PlanNode } from "./index-plan.js";
-import type { IndexedPath } from "./indexed-path.js";
-import type { Scalar } from "./value-path.js";
 
-/** `proofs` of an entry whose match the keys cannot prove. */
+/** `F_PROOF` of an entry whose match the keys cannot prove. */
 export const NOT_EXACT = -1;
 
-export class PostingArrays<T> {
-  // Not readonly: a first push replaces each empty array with a literal of
-  // one element (append(), below): ten arrays reserving 17 places each were
-  // 1.4 KB of each filter's 5 KB in a match worker.
-  entries: Entry<T>[] = [];
-  items: T[] = [];
-  /** The entry's check (Entry.check), and how it is held here (index-plan.ts: checkKind, holdsCheck). */
-  checks: Array<PlanNode | null> = [];
-  checkKinds: number[] = [];
-  /** For a check of one equality or bound: its path and its scalar or bound. */
-  checkPaths: Array<IndexedPath | null> = [];
-  checkScalars: Scalar[] = [];
-  /** Filed more than once: reaching it is deduplicated (by the index's marks, at `ordinals`). */
-  multi: boolean[] = [];
-  ordinals: number[] = [];
-  /** Exact entries: the bits of their paths (Entry.proof); NOT_EXACT otherwise. */
-  proofs: number[] = [];
-  /** Exact entries: what is left to prove (Entry.verify). */
-  verifies: Array<PlanNode | null> = [];
+/** Fields per posting in PostingArrays.flat, in the order a lookup reads them. */
+export const STRIDE = 8;
+/** How the entry's check is held (Entry.posted; index-plan.ts: postedCheck, holdsCheck): its kind, */
+export const F_KIND = 0;
+/** the scalar, bound or text of its copied member, and that member's path, */
+export const F_SCALAR = 1;
+export const F_PATH = 2;
+/** and the rest of the check. */
+export const F_CHECK = 3;
+/** Filed more than once: its ordinal (reaching it is deduplicated by the index's marks); else -1. */
+export const F_DEDUP = 4;
+/** Exact entries: the bits of their paths (Entry.proof); NOT_EXACT otherwise. */
+export const F_PROOF = 5;
+/** Exact entries: what is left to prove (Entry.verify). */
+export const F_VERIFY = 6;
+export const F_ITEM = 7;
 
-  get length(): number {
-    return this.entries.length;
-  }
+export class PostingArrays<T> {
+  // Not readonly: a first push replaces each empty array with a literal
+  // (append(), below): a push onto [] reserves 17 places, and most terms
+  // have one filter.
+  entries: Entry<T>[] = [];
+  flat: unknown[] = [];
+  /** Postings held (a field, not a getter: read for every value). */
+  length = 0;
 
   push(e: Entry<T>): void {
     this.entries = append(this.entries, e);
-    this.items = append(this.items, e.item);
-    this.checks = append(this.checks, e.check);
-    this.checkKinds = append(this.checkKinds, checkKind(e.check));
-    this.checkPaths = append(this.checkPaths, e.check?.path ?? null);
-    this.checkScalars = append(this.checkScalars, e.check === null ? 0 : (e.check.single ?? e.check.bound));
-    this.multi = append(this.multi, e.multi);
-    this.ordinals = append(this.ordinals, e.ordinal);
-    this.proofs = append(this.proofs, e.proof);
-    this.verifies = append(this.verifies, e.verify);
+    const c = e.posted;
+    const dedup = e.multi ? e.ordinal : -1;
+    if (this.length === 0) this.flat = [c.kind, c.x, c.path, c.rest, dedup, e.proof, e.verify, e.item];
+    else this.flat.push(c.kind, c.x, c.path, c.rest, dedup, e.proof, e.verify, e.item);
+    this.length++;
   }
 
   /** Removes position `pos` by moving the last position there. */
   swapRemove(pos: number): void {
     const last = this.entries.length - 1;
+    const flat = this.flat;
     if (pos !== last) {
       this.entries[pos] = this.entries[last]!;
-      this.items[pos] = this.items[last]!;
-      this.checks[pos] = this.checks[last]!;
-      this.checkKinds[pos] = this.checkKinds[last]!;
-      this.checkPaths[pos] = this.checkPaths[last]!;
-      this.checkScalars[pos] = this.checkScalars[last]!;
-      this.multi[pos] = this.multi[last]!;
-      this.ordinals[pos] = this.ordinals[last]!;
-      this.proofs[pos] = this.proofs[last]!;
-      this.verifies[pos] = this.verifies[last]!;
+      for (let f = 0; f < STRIDE; f++) flat[pos * STRIDE + f] = flat[last * STRIDE + f];
     }
     this.entries.pop();
-    this.items.pop();
-    this.checks.pop();
-    this.checkKinds.pop();
-    this.checkPaths.pop();
-    this.checkScalars.pop();
-    this.multi.pop();
-    this.ordinals.pop();
-    this.proofs.pop();
-    this.verifies.pop();
+    flat.length = last * STRIDE;
+    this.length = last;
   }
 
   /** The entry at `pos` changed its multi flag since it was pushed. */
   refreshMulti(pos: number): void {
-    this.multi[pos] = this.entries[pos]!.multi;
+    const e = this.entries[pos]!;
+    this.flat[pos * STRIDE + F_DEDUP] = e.multi ? e.ordinal : -1;
   }
 }
 

@@ -5,9 +5,10 @@
 // slot of the "t-1" bucket of the tenant slot, so a value reaches it only when
 // it holds both, at the cost of one more lookup for values holding "t-1".
 //
-// A bucket keeps what a lookup reads in parallel arrays (posting-arrays.ts),
+// A bucket is the posting arrays of what a lookup reads (posting-arrays.ts),
 // so that reaching a filter reads neither its entry nor a posting record: at
-// 100,000 filters those reads are cache misses.
+// 100,000 filters those reads are cache misses (and so would be a separate
+// arrays object per bucket).
 //
 // Every container counts the postings under it (`total`) and knows its
 // parent, so a removal can drop containers that became empty.
@@ -35,11 +36,10 @@ export interface RangeSlotPosting<T> {
 
 export type Posting<T> = BucketPosting<T> | RangeSlotPosting<T>;
 
-export class Bucket<T> {
+/** What a lookup reads (PostingArrays: one position per posting, the same positions as `postings`), and where it is. */
+export class Bucket<T> extends PostingArrays<T> {
   readonly value: Scalar;
   readonly parent: Slot<T>;
-  /** What a lookup reads, one position per posting (the same positions as `postings`). */
-  readonly arrays = new PostingArrays<T>();
   /** (Replaced by a one-element literal on the first posting: see PostingArrays.) */
   postings: BucketPosting<T>[] = [];
   /** Second-level slots (only in buckets of top-level slots). */
@@ -49,6 +49,7 @@ export class Bucket<T> {
   mark = 0;
 
   constructor(value: Scalar, parent: Slot<T>) {
+    super();
     this.value = value;
     this.parent = parent;
   }
@@ -155,7 +156,7 @@ export function addToBucket<T>(entry: Entry<T>, slot: Slot<T>, v: Scalar): Bucke
   const bucket = slot.bucketFor(v);
   const posting: BucketPosting<T> = { entry, bucket, pos: bucket.postings.length };
   bucket.postings = append(bucket.postings, posting);
-  bucket.arrays.push(entry);
+  bucket.push(entry);
   Slot.added(slot, bucket);
   return posting;
 }
@@ -170,7 +171,7 @@ export function addToRange<T>(entry: Entry<T>, slot: Slot<T>, lower: boolean, bo
 
 /** The entry's `multi` flag changed after it was posted: update its postings' copies. */
 export function refreshMulti<T>(p: Posting<T>): void {
-  if ("bucket" in p) p.bucket.arrays.refreshMulti(p.pos);
+  if ("bucket" in p) p.bucket.refreshMulti(p.pos);
   else p.list.touch();
 }
 
@@ -183,7 +184,7 @@ export function removePosting<T>(p: Posting<T>): void {
       b.postings[p.pos] = moved;
       moved.pos = p.pos;
     }
-    b.arrays.swapRemove(p.pos);
+    b.swapRemove(p.pos);
     Slot.removed(b.parent, b);
   } else {
     p.list.delete(p.posting);

@@ -35,7 +35,7 @@ const DIGITS = /^[0-9]+$/;
  * a name V8 has not internalized must look it up in the string table first,
  * which costs more than the load.
  */
-function internalize(s: string): string {
+export function internalize(s: string): string {
   return Object.keys({ [s]: 0 })[0] ?? s;
 }
 
