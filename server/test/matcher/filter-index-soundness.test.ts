@@ -6,21 +6,28 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { CompiledFilter } from "../../src/filter/index.js";
-import { FilterIndex } from "../../src/matcher/filter-index.js";
+import { FilterIndex, WARM_SAMPLES } from "../../src/matcher/filter-index.js";
 import { mulberry32 } from "../../src/util/prng.js";
-import { filters as randomFilters, scalar, value as randomValue, type Rnd, type Weights } from "./filter-index-workload.js";
+import { filterOf, filters as randomFilters, scalar, value as randomValue, type Rnd, type Weights } from "./filter-index-workload.js";
 
 interface Live {
   readonly id: string;
   readonly f: CompiledFilter;
 }
 
-/** An index of `n` random filters, and the filters as the checks see them. */
-function randomIndex(rnd: Rnd, n: number): { fs: CompiledFilter[]; index: FilterIndex<Live>; live: Live[] } {
+/**
+ * An index of `n` random filters, and the filters as the checks see them.
+ * The index is past its warm-up (every value sampled, on the plain path that
+ * reads the entries), so that the checks below run the lookup's fast path
+ * (the posting lists' copies of each filter's check) on all but one value
+ * in SAMPLE_EVERY.
+ */
+function randomIndex(rnd: Rnd, n: number, weights: Weights = {}): { fs: CompiledFilter[]; index: FilterIndex<Live>; live: Live[] } {
   const fs = randomFilters(rnd, n);
   const index = new FilterIndex<Live>();
   const live = fs.map((f, i) => ({ id: `f${i}`, f }));
   for (const l of live) index.add(l.id, l.f, l);
+  for (let i = 0; i <= WARM_SAMPLES; i++) index.candidates(randomValue(rnd, weights), []);
   return { fs, index, live };
 }
 
@@ -84,7 +91,7 @@ test("every match is a candidate: random filters and values", () => {
 test("every proven match matches, and every match is found: random filters, values without arrays", () => {
   // Documents without arrays: the paths where the index proves matches of exact filters.
   const rnd = mulberry32(31_337);
-  const { fs, index, live } = randomIndex(rnd, 600);
+  const { fs, index, live } = randomIndex(rnd, 600, { noArrays: true });
   const values = Array.from({ length: 800 }, () => randomValue(rnd, { noArrays: true }));
   const { matches, proven } = check(index, live, values);
   assert.ok(matches > 2000, `matches: ${matches}`);
@@ -176,4 +183,42 @@ test("the checker catches an index that proves a filter that does not match", ()
   } as unknown as FilterIndex<Live>;
   const values = Array.from({ length: 300 }, () => randomValue(rnd));
   assert.ok(values.some((v) => firstMiss(overconfident, live, v)?.includes("is proven to match")), "a false proof is noticed");
+});
+
+test("checks of several members (the first held in the posting lists, the rest read after it): random conjunctions", () => {
+  // Conjunctions of 3-5 equalities, bounds and regexes with literals on a few
+  // plain fields: each is filed under one or two members and checks the
+  // others, so every part of a posted check decides some (value, filter).
+  const rnd = mulberry32(5_150_001);
+  const FIELDS = ["a", "b", "c", "d", "e"] as const;
+  const WORDS = ["xyz1", "axyz", "q", "xy"] as const;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+  const member = (): unknown => {
+    const r = rnd();
+    if (r < 0.45) return Math.floor(rnd() * 3);
+    if (r < 0.6) return { $in: [Math.floor(rnd() * 3), Math.floor(rnd() * 3)] };
+    if (r < 0.75) return { $gt: Math.floor(rnd() * 3) - 1 };
+    if (r < 0.85) return { $lte: Math.floor(rnd() * 3) };
+    return { $regex: pick(["xyz", "^axyz", "yz1$"]) };
+  };
+  const filters = Array.from({ length: 500 }, () => {
+    const q: Record<string, unknown> = {};
+    const n = 3 + Math.floor(rnd() * 3);
+    for (const f of [...FIELDS].sort(() => rnd() - 0.5).slice(0, n)) q[f] = member();
+    return filterOf(q);
+  });
+  const value = (): Record<string, unknown> => {
+    const v: Record<string, unknown> = {};
+    for (const f of FIELDS) v[f] = rnd() < 0.75 ? Math.floor(rnd() * 3) : pick(WORDS);
+    return v;
+  };
+  const index = new FilterIndex<Live>();
+  const live = filters.map((f, i) => ({ id: `f${i}`, f }));
+  for (const l of live) index.add(l.id, l.f, l);
+  for (let i = 0; i <= WARM_SAMPLES; i++) index.candidates(value(), []);
+  const values = Array.from({ length: 1500 }, value);
+  const { matches, candidates, proven } = check(index, live, values);
+  assert.ok(matches > 500, `matches: ${matches}`);
+  assert.ok(proven > 300, `proven: ${proven}`);
+  assert.ok(candidates < matches * 3, `candidates: ${candidates} for ${matches} matches`);
 });

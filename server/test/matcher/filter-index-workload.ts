@@ -12,8 +12,9 @@ export const filterOf = (query: object): CompiledFilter =>
 
 const pick = <T>(rnd: Rnd, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
 
-// Few distinct values, so that equalities match often; 1, "1", true, 0, -0 and null side by side.
-const SCALARS = ["x", "y", "1", "", 0, -0, 1, 2, 1.5, 10, -3, 100, true, false, null] as const;
+// Few distinct values, so that equalities match often; 1, "1", true, 0, -0 and null side by side;
+// strings holding the literals of the regexes below (which the index checks as substrings).
+const SCALARS = ["x", "y", "1", "", "xyz1", "axyz", 0, -0, 1, 2, 1.5, 10, -3, 100, true, false, null] as const;
 const NUMBERS = [-3, 0, 1, 1.5, 2, 10, 100] as const;
 const FIELDS = ["a", "b", "c", "0", "1", "tags"] as const;
 /** Query paths: plain, dotted, numeric segments (array index or field name), a name from Object.prototype. */
@@ -83,7 +84,7 @@ function condition(rnd: Rnd, depth: number): unknown {
     else if (o < 0.79) ops["$elemMatch"] = rnd() < 0.5 ? { $gte: pick(rnd, NUMBERS) } : { b: scalar(rnd) };
     else if (o < 0.85) ops["$not"] = rnd() < 0.5 ? { $gt: pick(rnd, NUMBERS) } : { $eq: scalar(rnd) };
     else if (o < 0.89) ops["$mod"] = [2, 1];
-    else if (o < 0.94) ops["$regex"] = pick(rnd, ["^x", "1", "y$", "."]);
+    else if (o < 0.94) ops["$regex"] = pick(rnd, ["^x", "1", "y$", ".", "xyz", "^xyz", "yz1$", "x(yz)?1", "xyz|q"]);
     else if (depth < 2) return { $elemMatch: query(rnd, depth + 1) };
     else ops["$exists"] = true;
   }

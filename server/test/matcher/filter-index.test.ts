@@ -249,3 +249,22 @@ test("a regex's literal is checked before its predicate runs", () => {
   index.remove("alone");
   assert.equal(index.stats().alwaysCandidates, 1);
 });
+
+test("a check of several members: the first is held in the posting list, the rest must hold too", () => {
+  const index = new FilterIndex<string>();
+  // Filed under a pair of its four equalities; the other two are its check (the first copied, the second its rest).
+  index.add("four", filter({ a: 1, b: 2, c: 3, d: 4 }), "four");
+  index.add("text", filter({ a: 1, b: 2, c: 3, msg: { $regex: "timeout" } }), "text");
+  const both = (v: object) => {
+    const out: string[] = [];
+    const sure: string[] = [];
+    index.candidates(v, out, sure);
+    return { out: sorted(out), sure: sorted(sure) };
+  };
+  assert.deepEqual(both({ a: 1, b: 2, c: 3, d: 4, msg: "timeout" }), { out: ["text"], sure: ["four"] });
+  for (const k of ["a", "b", "c"]) {
+    assert.deepEqual(both({ a: 1, b: 2, c: 3, d: 4, msg: "timeout", [k]: 9 }), { out: [], sure: [] }, `${k} differs`);
+  }
+  assert.deepEqual(both({ a: 1, b: 2, c: 3, d: 5, msg: "no" }), { out: [], sure: [] }, "the last member fails");
+  assert.deepEqual(both({ a: 1, b: 2, c: 3, d: [4], msg: ["a timeout"] }), { out: ["four", "text"], sure: [] }, "an array: a candidate, not proven");
+});
