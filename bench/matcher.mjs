@@ -39,6 +39,15 @@
 // BENCH_PROFILE=1 only runs JSON.parse and candidates() (5 passes, no
 // predicates, no naive baseline), to profile the index:
 //   BENCH_PROFILE=1 node --cpu-prof --cpu-prof-dir=/tmp/prof bench/matcher.mjs 50000 10000
+//
+// BENCH_AB=<dir> compares this build with another build's server/dist in
+// one process: both index the same filters, and rounds of JSON.parse alone,
+// this build and the other (parse, candidates() and the predicates of the
+// candidates) alternate, so that a shared machine's drift hits both alike.
+// Prints per filter count the median cost per event of each, beyond the
+// parse, and each one's events/s over JSON.parse's. (Both indexes share the
+// caches, so absolute figures are a little worse than alone.)
+//   BENCH_AB=/work/old/server/dist node --single-threaded-gc bench/matcher.mjs 30000 10000
 
 import { performance } from "node:perf_hooks";
 import path from "node:path";
@@ -268,6 +277,83 @@ function profileIndex(index, count) {
       ...work,
     }),
   );
+}
+
+/** BENCH_AB: this build against another, alternating in one process (see the top of this file). */
+async function compareBuilds(otherDist, counts, rounds) {
+  const other = (p) => import(pathToFileURL(path.join(otherDist, p)).href);
+  const builds = [
+    { name: "this", compileFilter, FilterIndex },
+    { name: otherDist, compileFilter: (await other("src/filter/index.js")).compileFilter, FilterIndex: (await other("src/matcher/filter-index.js")).FilterIndex },
+  ];
+  const cpu = () => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1000;
+  };
+  const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  for (const count of counts) {
+    const fgen = generators(1000 + count);
+    const specs = Array.from({ length: count }, () => spec(fgen.query()));
+    const indexes = builds.map((b) => {
+      const index = new b.FilterIndex();
+      specs.forEach((q, i) => {
+        const f = b.compileFilter(q);
+        index.add(`f${i}`, f, f);
+      });
+      for (const t of warmTexts) index.candidates(JSON.parse(t), []);
+      return index;
+    });
+    const parses = [];
+    const costs = builds.map(() => []);
+    const matches = builds.map(() => 0);
+    const out = [];
+    const sure = [];
+    for (let r = 0; r < rounds; r++) {
+      let t0 = cpu();
+      let sink = 0;
+      for (const t of texts) sink += JSON.parse(t).status;
+      const parse = cpu() - t0;
+      if (sink === 0) throw new Error("unreachable");
+      parses.push(parse);
+      for (let k = 0; k < builds.length; k++) {
+        const b = r % 2 === 0 ? k : builds.length - 1 - k; // alternate which goes first
+        let m = 0;
+        t0 = cpu();
+        for (const t of texts) {
+          out.length = 0;
+          sure.length = 0;
+          const v = JSON.parse(t);
+          indexes[b].candidates(v, out, sure);
+          m += sure.length;
+          for (let c = 0; c < out.length; c++) if (out[c].matchesValue(v)) m++;
+        }
+        costs[b].push(cpu() - t0 - parse);
+        matches[b] = m;
+      }
+    }
+    if (matches[0] !== matches[1]) {
+      console.error(`${count} filters: this build found ${matches[0]} matches, the other ${matches[1]}`);
+      process.exit(1);
+    }
+    const parse = median(parses);
+    const line = { filters: count, events: EVENTS, rounds, parseNsPerEvent: Math.round((parse * 1e6) / EVENTS) };
+    builds.forEach((b, k) => {
+      const c = median(costs[k]);
+      line[b.name === "this" ? "this" : "other"] = {
+        ...(b.name === "this" ? {} : { dist: b.name }),
+        indexNsPerEvent: Math.round((c * 1e6) / EVENTS),
+        overParse: Math.round((parse / (parse + c)) * 1000) / 1000,
+      };
+    });
+    line.thisOverOther = Math.round((median(costs[0]) / median(costs[1])) * 100) / 100;
+    line.matchesPerEvent = round2(matches[0] / EVENTS);
+    console.log(JSON.stringify(line));
+  }
+}
+
+if (process.env.BENCH_AB) {
+  await compareBuilds(process.env.BENCH_AB, FILTER_COUNTS, Number(process.env.BENCH_AB_ROUNDS ?? 7));
+  process.exit(0);
 }
 
 const firstParse = parseOnly();

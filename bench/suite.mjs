@@ -23,13 +23,13 @@ export const BENCHMARKS = {
   "console-rows": { flags: [], full: [], smoke: ["300"] },
 };
 
-/** Runs one benchmark; resolves with its JSON lines, rejects with its stderr. */
-export function runBenchmark(name, size, { timeoutMs = 600_000 } = {}) {
+/** Runs one benchmark (`env`: variables added to this process's); resolves with its JSON lines, rejects with its stderr. */
+export function runBenchmark(name, size, { timeoutMs = 600_000, env = {} } = {}) {
   const b = BENCHMARKS[name];
   if (!b) throw new Error(`unknown benchmark ${name}; known: ${Object.keys(BENCHMARKS).join(", ")}`);
   const script = fileURLToPath(new URL(`./${name}.mjs`, import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...b.flags, script, ...b[size]], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...b.flags, script, ...b[size]], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 const benchDir = fileURLToPath(new URL("../../../../bench/", import.meta.url));
 const { BENCHMARKS, runBenchmark } = (await import(new URL("../../../../bench/suite.mjs", import.meta.url).href)) as {
   BENCHMARKS: Record<string, unknown>;
-  runBenchmark(name: string, size: "smoke"): Promise<unknown[]>;
+  runBenchmark(name: string, size: "smoke", options?: { env?: Record<string, string> }): Promise<unknown[]>;
 };
 
 it("bench/suite.mjs lists every benchmark script", () => {
@@ -23,3 +23,13 @@ for (const name of Object.keys(BENCHMARKS)) {
     assert.ok(lines.length > 0);
   });
 }
+
+it("bench/matcher.mjs compares two builds in one process (BENCH_AB), here this build with itself", { timeout: 170_000 }, async () => {
+  const dist = fileURLToPath(new URL("../../", import.meta.url));
+  const lines = (await runBenchmark("matcher", "smoke", { env: { BENCH_AB: dist, BENCH_AB_ROUNDS: "3" } })) as Array<Record<string, unknown>>;
+  assert.equal(lines.length, 1);
+  const line = lines[0]!;
+  assert.equal(line.filters, 100);
+  assert.equal(typeof line.thisOverOther, "number");
+  assert.deepEqual(Object.keys(line.other as object), ["dist", "indexNsPerEvent", "overParse"]);
+});
