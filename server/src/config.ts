@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { readFileSync } from "node:fs";
 import { defaultMatchWorkers } from "./util/cores.js";
+import { defaultTailBudgetBytes } from "./cursor/live-tail.js";
 
 export interface ServerConfig {
   readonly host: string;
@@ -17,8 +18,12 @@ export interface ServerConfig {
   readonly heartbeatMs: number;
   /** Disk budget of the index; idle streams are evicted (least recently used first) above it. */
   readonly indexBudgetBytes: number;
-  /** How long a stream must go unused before it may be evicted. */
+  /** How long a stream must go without subscribers before it is parked (and may be evicted). */
   readonly streamIdleMs: number;
+  /** How often idle streams are parked and the index budget is checked. */
+  readonly housekeepingMs: number;
+  /** Memory all live tails share. */
+  readonly tailBudgetBytes: number;
   /** Allowed CORS origins; ["*"] allows any. */
   readonly corsOrigins: string[];
   /** Kafka as the source when set; the embedded log otherwise. */
@@ -48,7 +53,14 @@ Options (environment variable in brackets):
   --heartbeat-ms N       heartbeat interval of idle subscriptions [GREP_STREAMS_HEARTBEAT_MS] (default 10000)
   --index-budget-bytes N disk budget of the index; above it, streams unused for --stream-idle-ms are
                          evicted, least recently used first [GREP_STREAMS_INDEX_BUDGET_BYTES] (default 1 GiB)
-  --stream-idle-ms N     [GREP_STREAMS_STREAM_IDLE_MS] (default 3600000: one hour)
+  --stream-idle-ms N     a stream without subscribers this long is parked: no longer matched (its index
+                         stays; the next subscriber resumes it and the unwatched range is scanned from
+                         history) [GREP_STREAMS_STREAM_IDLE_MS] (default 3600000: one hour)
+  --housekeeping-ms N    how often idle streams are parked and the index budget checked
+                         [GREP_STREAMS_HOUSEKEEPING_MS] (default 30000)
+  --tail-budget-bytes N  memory the live tails of all streams share (recent matches with their records,
+                         served without a read) [GREP_STREAMS_TAIL_BUDGET_BYTES]
+                         (default 256 MiB or an eighth of the memory, the smaller; here ${defaultTailBudgetBytes()})
   --cors-origins LIST    comma-separated allowed browser origins, * for any [GREP_STREAMS_CORS_ORIGINS] (default *)
   --match-workers N      worker threads that parse and match live records [GREP_STREAMS_MATCH_WORKERS]
                          (default: cores - 1, at least 1; here ${defaultMatchWorkers()})
@@ -94,6 +106,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       "cors-origins": { type: "string" },
       "index-budget-bytes": { type: "string" },
       "stream-idle-ms": { type: "string" },
+      "housekeeping-ms": { type: "string" },
+      "tail-budget-bytes": { type: "string" },
       "match-workers": { type: "string" },
       "kafka-brokers": { type: "string" },
       "kafka-client-id": { type: "string" },
@@ -124,6 +138,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     heartbeatMs: int("heartbeat-ms", values["heartbeat-ms"] ?? env.GREP_STREAMS_HEARTBEAT_MS, 10_000, 50),
     indexBudgetBytes: int("index-budget-bytes", values["index-budget-bytes"] ?? env.GREP_STREAMS_INDEX_BUDGET_BYTES, 1024 ** 3, 0),
     streamIdleMs: int("stream-idle-ms", values["stream-idle-ms"] ?? env.GREP_STREAMS_STREAM_IDLE_MS, 3_600_000, 0),
+    housekeepingMs: int("housekeeping-ms", values["housekeeping-ms"] ?? env.GREP_STREAMS_HOUSEKEEPING_MS, 30_000, 10),
+    tailBudgetBytes: int("tail-budget-bytes", values["tail-budget-bytes"] ?? env.GREP_STREAMS_TAIL_BUDGET_BYTES, defaultTailBudgetBytes(), 0),
     corsOrigins: (values["cors-origins"] ?? env.GREP_STREAMS_CORS_ORIGINS ?? "*").split(",").map((s) => s.trim()).filter(Boolean),
     kafka,
     matchWorkers: int("match-workers", values["match-workers"] ?? env.GREP_STREAMS_MATCH_WORKERS, defaultMatchWorkers(), 1),

@@ -55,6 +55,8 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       heartbeatMs: config.heartbeatMs,
       indexBudgetBytes: config.indexBudgetBytes,
       streamIdleMs: config.streamIdleMs,
+      evictionIntervalMs: config.housekeepingMs,
+      tailBudgetBytes: config.tailBudgetBytes,
       ...(config.matchWorkers !== undefined ? { matchWorkers: config.matchWorkers } : {}),
     });
     const api = await startApi(engine, log, { host: config.host, port: config.port, corsOrigins: config.corsOrigins });

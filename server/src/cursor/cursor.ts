@@ -5,7 +5,7 @@
 // consumer pulls, so a slow client slows only its own cursor.
 import type { Source, SourceRecord } from "../source/types.js";
 import type { IndexStore } from "../sequencer/index-store.js";
-import type { Epoch, MatchRow, StreamRecord } from "../sequencer/types.js";
+import { headEpoch, type Epoch, type MatchRow, type StreamRecord } from "../sequencer/types.js";
 import type { LiveTail, TailWaiter } from "./live-tail.js";
 import type { IdleClock, IdleMember } from "./idle-clock.js";
 import type { SequencedMatch } from "../sequencer/sequencer.js";
@@ -167,7 +167,8 @@ export class Cursor implements TailWaiter, IdleMember {
           continue;
         }
 
-        if (epoch.kind === "backfill" && epoch.complete) {
+        // A complete epoch (a scanned backfill, or the head of a parked stream, closed at its frontier) leads to the next.
+        if (epoch.complete) {
           const next = nextEpoch(epochs, epoch.epoch);
           if (next) {
             this.pos = { epoch: next.epoch, seq: 0 };
@@ -198,7 +199,7 @@ export class Cursor implements TailWaiter, IdleMember {
 
   private heartbeat(): CursorItem {
     const epochs = this.stream.record.epochs;
-    const head = epochs.find((e) => e.kind === "head")!;
+    const head = headEpoch(this.stream.record);
     return { kind: "heartbeat", head: { epoch: head.epoch, seq: head.lastSeq }, lag: lagAfter(epochs, this.pos) };
   }
 

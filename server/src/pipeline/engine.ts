@@ -14,6 +14,7 @@ import { Matcher } from "../matcher/matcher.js";
 import { Cursor, type CursorOptions, type DeliveryStats } from "../cursor/cursor.js";
 import { AckError } from "../cursor/ack-window.js";
 import { IdleClock, tickFor } from "../cursor/idle-clock.js";
+import { defaultTailBudgetBytes, TailBudget } from "../cursor/live-tail.js";
 import { lagAfter, type Position } from "../cursor/position.js";
 import { RequestError } from "../util/request-error.js";
 import { StreamRegistry, type ActiveStream } from "./streams.js";
@@ -32,12 +33,14 @@ export interface EngineOptions {
   readonly progressMs?: number;
   /** Records read per source request. */
   readonly batchSize?: number;
-  /** Recent matches kept per stream for live delivery. */
+  /** Recent matches kept per stream for live delivery (at most). */
   readonly tailCapacity?: number;
+  /** Memory all live tails share, in bytes (default defaultTailBudgetBytes()). */
+  readonly tailBudgetBytes?: number;
   readonly checkpointMs?: number;
   /** Disk budget of the index: least recently used idle streams are evicted above it. */
   readonly indexBudgetBytes?: number;
-  /** A stream nobody subscribed to for this long may be evicted. */
+  /** A stream nobody subscribed to for this long is parked (no longer matched), and may be evicted. */
   readonly streamIdleMs?: number;
   readonly evictionIntervalMs?: number;
   /** Worker threads that parse and match live records (default: defaultMatchWorkers()). */
@@ -83,6 +86,9 @@ export class Engine {
   readonly delivery: DeliveryStats = { fromTail: 0, fromSource: 0 };
   private readonly checkpointTimer: NodeJS.Timeout;
   private readonly evictionTimer: NodeJS.Timeout;
+  private housekeeping = false;
+  /** The memory all live tails share. */
+  readonly tailBudget: TailBudget;
   private readonly sealTimer: NodeJS.Timeout;
   private sealing = false;
   private shut = false;
@@ -97,6 +103,7 @@ export class Engine {
       progressMs: options.progressMs ?? 500,
       batchSize: options.batchSize ?? 500,
       tailCapacity: options.tailCapacity ?? 1024,
+      tailBudgetBytes: options.tailBudgetBytes ?? defaultTailBudgetBytes(),
       checkpointMs: options.checkpointMs ?? 5_000,
       indexBudgetBytes: options.indexBudgetBytes ?? 1024 ** 3,
       streamIdleMs: options.streamIdleMs ?? 3_600_000,
@@ -110,8 +117,10 @@ export class Engine {
       this.registry.get(stream.streamId)?.tail.push(epoch.epoch, epoch.kind === "head", matches);
     });
     this.matcher = new Matcher(source, this.sequencer, { batchSize: this.opts.batchSize, retryMs: 1000, workers: this.opts.matchWorkers }, log.child({ stage: "matcher" }));
+    this.tailBudget = new TailBudget(this.opts.tailBudgetBytes);
     this.registry = new StreamRegistry(this.store, this.sequencer, this.matcher, source, {
       tailCapacity: this.opts.tailCapacity,
+      tailBudget: this.tailBudget,
       batchSize: this.opts.batchSize,
       now: Date.now,
     }, log.child({ stage: "streams" }));
@@ -125,7 +134,13 @@ export class Engine {
     // Seals the index's pending matches once they are old enough, a few epochs a turn (index-store.ts).
     this.sealTimer = setInterval(() => this.sealAged(), SEAL_AGE_MS / 4).unref();
     this.evictionTimer = setInterval(() => {
-      this.evictIdleStreams().catch((err) => this.log.error("evicting streams failed", { err }));
+      if (this.housekeeping) return; // (the last round still runs)
+      this.housekeeping = true;
+      this.parkIdleStreams()
+        .catch((err) => this.log.error("parking idle streams failed", { err }))
+        .then(() => this.evictIdleStreams())
+        .catch((err) => this.log.error("evicting streams failed", { err }))
+        .finally(() => (this.housekeeping = false));
     }, this.opts.evictionIntervalMs).unref();
   }
 
@@ -144,6 +159,11 @@ export class Engine {
       else this.sealing = false;
     };
     step();
+  }
+
+  /** Parks the streams nobody subscribed to for streamIdleMs (runs on a timer, before eviction). */
+  parkIdleStreams(): Promise<string[]> {
+    return this.registry.park(this.opts.streamIdleMs);
   }
 
   /** Evicts idle streams while the index is above its budget (runs on a timer). */
@@ -181,7 +201,17 @@ export class Engine {
   }
 
   async subscribe(filter: CompiledFilter, o: SubscribeOptions): Promise<Subscription> {
+    // Counted in as a subscriber by open(); counted out by closed(), or below if it does not start.
     const stream = await this.registry.open(filter);
+    try {
+      return await this.start(stream, filter, o);
+    } catch (err) {
+      this.registry.release(stream);
+      throw err;
+    }
+  }
+
+  private async start(stream: ActiveStream, filter: CompiledFilter, o: SubscribeOptions): Promise<Subscription> {
     let start = o.start;
     if (o.durableName) {
       const saved = this.store.getDurable(o.durableName);
@@ -199,7 +229,6 @@ export class Engine {
     }
     const cursor = new Cursor(stream, this.store, this.source, pos, o.window, this.cursorOptions);
     const id = randomBytes(12).toString("base64url");
-    this.registry.retain(stream);
     const sub = new Subscription(id, stream, cursor, pos, o.durableName, this);
     this.subs.set(id, sub);
     return sub;

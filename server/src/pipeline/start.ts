@@ -56,9 +56,13 @@ async function offsetsOf(
 function firstAtOrAfter(store: IndexStore, stream: ActiveStream, ms: number): Position {
   const { sid, epochs } = stream.record;
   for (const e of epochs) {
-    if (e.lastSeq === 0) continue;
-    const last = store.matchAt(sid, e.epoch, e.lastSeq);
-    if (!last || last.timestamp < ms) continue;
+    const last = e.lastSeq === 0 ? null : store.matchAt(sid, e.epoch, e.lastSeq);
+    if (!last || last.timestamp < ms) {
+      // A backfill still being scanned numbers its matches in time order: what
+      // it finds next is not before what it found, so the start is after those.
+      if (e.kind === "backfill" && !e.complete) return { epoch: e.epoch, seq: e.lastSeq };
+      continue;
+    }
     let lo = 1;
     let hi = e.lastSeq;
     while (lo < hi) {

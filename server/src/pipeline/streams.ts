@@ -1,15 +1,25 @@
 // The stream registry: one ActiveStream per distinct filter, shared by all of
 // its subscribers. Creates streams (head epoch at the source's current end),
-// reloads them after a restart, and creates and runs backfill epochs.
+// reloads them after a restart, creates and runs backfill epochs, and parks
+// streams nobody subscribes to.
+//
+// Parking: a stream without subscribers for `streamIdleMs` is detached from
+// the matcher (its filter costs nothing per message any more), and its head
+// epoch is closed at its frontier (`complete` on a head epoch: it ends
+// there). Its index and IDs stay. The next subscriber resumes it: a new head
+// epoch starts at the source's end, and the range it did not watch, from the
+// closed head's frontier to the new head's start, becomes a backfill epoch
+// ordered between the two and scanned from history, so a cursor after an ID
+// of the closed head reads on through it into the new head, every match once.
 import { compileFilter, type CompiledFilter, type FilterSpec } from "../filter/index.js";
 import type { Logger } from "../util/log.js";
 import type { Source } from "../source/types.js";
 import type { IndexStore } from "../sequencer/index-store.js";
 import type { Sequencer } from "../sequencer/sequencer.js";
-import { startOf, type Epoch, type OffsetMap, type StreamRecord } from "../sequencer/types.js";
+import { headEpoch, startOf, type Epoch, type OffsetMap, type StreamRecord } from "../sequencer/types.js";
 import type { Matcher } from "../matcher/matcher.js";
 import { runBackfill, type BackfillProgress } from "../matcher/backfill.js";
-import { LiveTail } from "../cursor/live-tail.js";
+import { LiveTail, type TailBudget } from "../cursor/live-tail.js";
 import type { CursorStream } from "../cursor/cursor.js";
 
 export interface ActiveStream extends CursorStream {
@@ -25,6 +35,9 @@ export interface ActiveStream extends CursorStream {
  */
 class StreamState implements ActiveStream {
   subscribers = 0;
+  /** While the stream is being parked / resumed (an open() waits for either). */
+  parking: Promise<void> | undefined;
+  resuming: Promise<void> | undefined;
   #scans: Map<number, BackfillProgress> | undefined;
   #abort: AbortController | undefined;
   #stopped = false;
@@ -52,6 +65,11 @@ class StreamState implements ActiveStream {
     return this.#abort.signal;
   }
 
+  /** Parked: its head epoch is closed (it is not matched until a subscriber resumes it). */
+  get parked(): boolean {
+    return headEpoch(this.record).complete;
+  }
+
   /** Stops this stream's backfills. */
   stop(): void {
     this.#stopped = true;
@@ -61,6 +79,8 @@ class StreamState implements ActiveStream {
 
 export interface RegistryOptions {
   readonly tailCapacity: number;
+  /** The memory all live tails share. */
+  readonly tailBudget: TailBudget;
   readonly batchSize: number;
   readonly now: () => number;
   /** How often a running backfill is checked for progress: a warning when none since the last check. Default 15 s. */
@@ -95,7 +115,8 @@ export class StreamRegistry {
       }
       const s = this.wrap(record, filter);
       this.byId.set(record.streamId, s);
-      await this.matcher.attach(s);
+      // A parked stream stays parked until a subscriber comes.
+      if (!s.parked) await this.matcher.attach(s);
       for (const e of record.epochs) if (e.kind === "backfill" && !e.complete) this.startScan(s, e);
     }
   }
@@ -118,24 +139,113 @@ export class StreamRegistry {
     return this.byId.get(streamId);
   }
 
-  /** The stream of this (compiled) filter, created if new. */
+  /**
+   * The stream of this (compiled) filter, created if new, resumed if parked,
+   * with a subscriber counted in (release() counts it out, also when the
+   * subscription fails to start): counted before anything is awaited, so
+   * that the stream is not parked again while it is being opened.
+   */
   async open(filter: CompiledFilter): Promise<ActiveStream> {
     const s = this.byId.get(filter.streamId) ?? (await this.create(filter));
+    if (s.subscribers++ === 0) this.opts.tailBudget.activate(s.tail);
     this.touch(s);
+    try {
+      await s.parking;
+      if (s.parked) await this.resume(s);
+    } catch (err) {
+      this.release(s);
+      throw err;
+    }
     return s;
   }
 
-  /** Counts a subscriber in (while any is open the stream is never evicted); release() counts it out, once per retain(). */
-  retain(stream: ActiveStream): void {
-    const s = this.byId.get(stream.record.streamId);
-    if (s) s.subscribers++;
+  /** Streams parked now, and parked / resumed since the start (for metrics). */
+  get parkedCount(): number {
+    let n = 0;
+    for (const s of this.byId.values()) if (s.parked) n++;
+    return n;
+  }
+  parkedTotal = 0;
+  resumedTotal = 0;
+  evictedTotal = 0;
+
+  /**
+   * Parks every stream that nobody subscribes to and nobody used for
+   * `idleMs` (see the top of this file). Returns the parked stream ids.
+   */
+  async park(idleMs: number): Promise<string[]> {
+    const now = this.opts.now();
+    const idle = [...this.byId.values()].filter((s) => s.subscribers === 0 && !s.parked && !s.parking && !s.resuming && now - s.record.lastUsedAt >= idleMs);
+    const parked: string[] = [];
+    for (const s of idle) {
+      // (Parking the ones before took turns: check again.)
+      if (s.subscribers > 0 || s.parked || s.resuming || this.byId.get(s.record.streamId) !== s) continue;
+      const id = s.record.streamId;
+      s.parking = (async () => {
+        await this.matcher.detach(s);
+        // No batch commits for it any more; frontier moves kept lazily are
+        // of batches committed before: apply them, then close the head there.
+        this.sequencer.settleFrontiers();
+        const head = headEpoch(s.record);
+        head.complete = true;
+        this.store.saveEpoch(s.record.sid, head);
+      })();
+      try {
+        await s.parking;
+      } finally {
+        s.parking = undefined;
+      }
+      this.parkedTotal++;
+      parked.push(id);
+      this.log.info("stream parked: nobody subscribed to it for a while", { stream: id, idleMs, lastUsedAt: new Date(s.record.lastUsedAt).toISOString() });
+    }
+    return parked;
   }
 
+  /** A parked stream gets a new head at the source's end and a backfill epoch for what it did not watch. */
+  private async resume(s: StreamState): Promise<void> {
+    s.resuming ??= (async () => {
+      const closed = headEpoch(s.record);
+      const now = await this.matcher.headStart(s.filter);
+      const start: OffsetMap = new Map();
+      const end: OffsetMap = new Map();
+      for (const [pk, to] of now) {
+        // A partition the closed head does not name came after it: all of it is unwatched.
+        const from = closed.frontier.get(pk) ?? 0;
+        if (from < to) {
+          start.set(pk, from);
+          end.set(pk, to);
+        }
+      }
+      let number = Math.max(...s.record.epochs.map((e) => e.epoch)) + 1;
+      const fill: Epoch | null =
+        start.size === 0 ? null : { epoch: number++, ord: closed.ord + 1, kind: "backfill", start, end, lastSeq: 0, complete: false, frontier: new Map(start) };
+      const head: Epoch = { epoch: number, ord: closed.ord + 2, kind: "head", start: new Map(now), end: null, lastSeq: 0, complete: false, frontier: new Map(now) };
+      this.store.tx(() => {
+        if (fill) this.store.insertEpoch(s.record.sid, fill);
+        this.store.insertEpoch(s.record.sid, head);
+      });
+      if (fill) s.record.epochs.push(fill);
+      s.record.epochs.push(head);
+      await this.matcher.attach(s);
+      if (fill) this.startScan(s, fill);
+      this.resumedTotal++;
+      this.log.info("parked stream resumed", { stream: s.record.streamId, unwatchedMessages: [...start].reduce((n, [pk, from]) => n + end.get(pk)! - from, 0), epoch: head.epoch });
+    })();
+    try {
+      await s.resuming;
+    } finally {
+      s.resuming = undefined;
+    }
+  }
+
+  /** Counts a subscriber out (once per open()): while any is counted in, the stream is neither parked nor evicted. */
   release(stream: ActiveStream): void {
     // The stream object itself: an evicted and recreated stream of the same id is another one.
     const s = this.byId.get(stream.record.streamId);
     if (!s || s !== stream) return;
-    s.subscribers--;
+    // Without subscribers a stream holds no tail: the next one reads the index until live matches fill it again.
+    if (--s.subscribers === 0) this.opts.tailBudget.deactivate(s.tail);
     this.touch(s);
   }
 
@@ -149,7 +259,7 @@ export class StreamRegistry {
     if (this.store.usedBytes() <= budgetBytes) return evicted;
     const now = this.opts.now();
     const idle = [...this.byId.values()]
-      .filter((s) => s.subscribers === 0 && now - s.record.lastUsedAt >= idleMs)
+      .filter((s) => s.subscribers === 0 && !s.parking && !s.resuming && now - s.record.lastUsedAt >= idleMs)
       .sort((a, b) => a.record.lastUsedAt - b.record.lastUsedAt);
     for (const s of idle) {
       if (this.store.usedBytes() <= budgetBytes) break;
@@ -169,6 +279,7 @@ export class StreamRegistry {
       } finally {
         this.evicting.delete(id);
       }
+      this.evictedTotal++;
       this.log.info("stream evicted to stay within the index budget", { stream: id, lastUsedAt: new Date(s.record.lastUsedAt).toISOString(), budgetBytes });
       evicted.push(id);
     }
@@ -247,7 +358,7 @@ export class StreamRegistry {
   }
 
   private wrap(record: StreamRecord, filter: CompiledFilter): StreamState {
-    return new StreamState(record, filter, new LiveTail(this.opts.tailCapacity));
+    return new StreamState(record, filter, new LiveTail(this.opts.tailCapacity, this.opts.tailBudget));
   }
 
   private startScan(s: StreamState, epoch: Epoch): void {

@@ -131,8 +131,13 @@ export class Sequencer {
       for (const b of batches) {
         for (const [stream, records] of b.matches) {
           if (!b.isMember(stream)) continue;
+          const head = headEpoch(stream);
+          // A batch read for a head the stream has left (it was parked and
+          // resumed while the batch was matched) belongs to the backfill of
+          // the unwatched range, not to the new head, which starts after it.
+          if (records.length > 0 && records[0]!.offset < (head.frontier.get(b.pk) ?? 0)) continue;
           let w = writes.get(stream);
-          if (!w) writes.set(stream, (w = { head: headEpoch(stream), frontier: new Map(), matches: [] }));
+          if (!w) writes.set(stream, (w = { head, frontier: new Map(), matches: [] }));
           w.frontier.set(b.pk, Math.max(b.nextOffset, w.frontier.get(b.pk) ?? 0));
           numberMatches(w.head, records, w.matches);
         }

@@ -14,7 +14,11 @@ export type OffsetMap = Map<PartitionKey, number>;
 
 export interface Epoch {
   readonly epoch: number;
-  /** Position order: epoch 0 has 0, each backfill one less than the oldest before it. */
+  /**
+   * Position order: epoch 0 has 0, each backfill before the oldest one less
+   * than it; after a park, the backfill of the unwatched range the closed
+   * head's + 1 and the new head + 2.
+   */
   readonly ord: number;
   readonly kind: "head" | "backfill";
   /** Where the epoch begins in the source. */
@@ -23,7 +27,10 @@ export interface Epoch {
   readonly end: OffsetMap | null;
   /** Number of matches so far: seqs 1..lastSeq exist. */
   lastSeq: number;
-  /** A backfill epoch is complete when its frontier reached its end everywhere. */
+  /**
+   * A backfill epoch is complete when its frontier reached its end
+   * everywhere; a head epoch when its stream was parked: it ends at its frontier.
+   */
   complete: boolean;
   /** The next offset to scan per partition (persisted with the matches). */
   readonly frontier: OffsetMap;
@@ -54,8 +61,12 @@ export interface MatchRow {
   readonly size: number;
 }
 
+/**
+ * The stream's head: its latest epoch of kind "head" (a parked and resumed
+ * stream also has closed ones before it). Complete when the stream is parked.
+ */
 export const headEpoch = (s: StreamRecord): Epoch => {
-  // Epochs are sorted by ord and the head's is 0, the highest: it is the last one.
+  // Epochs are sorted by ord and the head's is the highest: it is the last one.
   const last = s.epochs[s.epochs.length - 1];
   if (last?.kind === "head") return last;
   const head = s.epochs.find((e) => e.kind === "head");

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Cursor, type CursorItem, type CursorStream } from "../../src/cursor/cursor.js";
-import { LiveTail } from "../../src/cursor/live-tail.js";
+import { LiveTail, TailBudget } from "../../src/cursor/live-tail.js";
 import { IdleClock } from "../../src/cursor/idle-clock.js";
 import type { SequencedMatch } from "../../src/sequencer/sequencer.js";
 import type { Epoch, StreamRecord } from "../../src/sequencer/types.js";
@@ -17,7 +17,9 @@ function fixture() {
   const clock = new IdleClock(1_000_000, () => time); // ticked by hand
   const head: Epoch = { epoch: 0, ord: 0, kind: "head", start: new Map(), end: null, lastSeq: 0, complete: false, frontier: new Map() };
   const record: StreamRecord = { sid: 1, streamId: "0123456789abcdef", specJson: "{}", createdAt: 0, lastUsedAt: 0, epochs: [head] };
-  const tail = new LiveTail(16);
+  const budget = new TailBudget(1 << 30);
+  const tail = new LiveTail(16, budget);
+  budget.activate(tail);
   const stream: CursorStream = { record, tail, scanProgress: () => undefined };
   // Live matches come from the tail: the store and the source must not be asked.
   const store = new Proxy({}, { get: () => assert.fail("the index was read") }) as IndexStore;

@@ -58,6 +58,8 @@ export interface StartOptions {
   readonly kafkaTls?: KafkaConfig["tls"];
   readonly indexBudgetBytes?: number;
   readonly streamIdleMs?: number;
+  readonly housekeepingMs?: number;
+  readonly tailBudgetBytes?: number;
 }
 
 export async function startServer(o: StartOptions = {}): Promise<TestServer> {
@@ -76,6 +78,8 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
     heartbeatMs: o.heartbeatMs ?? 200,
     indexBudgetBytes: o.indexBudgetBytes ?? 1024 ** 3,
     streamIdleMs: o.streamIdleMs ?? 3_600_000,
+    housekeepingMs: o.housekeepingMs ?? 30_000,
+    tailBudgetBytes: o.tailBudgetBytes ?? 64 * 1024 ** 2,
     corsOrigins: ["*"],
     kafka: source === "kafka" ? { brokers: o.kafkaBrokers ?? [testKafka!], clientId: "grep-streams-test", tls: o.kafkaTls ?? false, sasl: o.kafkaSasl ?? null } : null,
   };

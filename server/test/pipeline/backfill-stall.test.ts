@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { compileFilter } from "../../src/filter/index.js";
 import type { Matcher } from "../../src/matcher/matcher.js";
 import { StreamRegistry } from "../../src/pipeline/streams.js";
+import { TailBudget } from "../../src/cursor/live-tail.js";
 import { IndexStore } from "../../src/sequencer/index-store.js";
 import { Sequencer } from "../../src/sequencer/sequencer.js";
 import type { Source } from "../../src/source/types.js";
@@ -35,7 +36,7 @@ it("a backfill without progress logs a warning naming the read it waits for", as
     const rec = JSON.parse(line) as Record<string, unknown>;
     if (rec.level === "warn") warnings.push(rec);
   });
-  const registry = new StreamRegistry(store, new Sequencer(store, () => {}), matcher, source, { tailCapacity: 16, batchSize: 10, now: Date.now, stallCheckMs: 20 }, log);
+  const registry = new StreamRegistry(store, new Sequencer(store, () => {}), matcher, source, { tailCapacity: 16, tailBudget: new TailBudget(1 << 20), batchSize: 10, now: Date.now, stallCheckMs: 20 }, log);
   await registry.load();
   await waitUntil("a stall warning", () => warnings.length > 0);
   assert.equal(warnings[0]!.msg, "backfill made no progress");
