@@ -51,6 +51,18 @@ export interface GrepTopic {
   readonly badKeys: number;
 }
 
+/** What the server holds now, in brief (ListTopics; the same figures as its /metrics). */
+export interface GrepServerStats {
+  readonly subscriptions: number;
+  /** Streams being matched, and parked (nobody subscribed for a while: not matched, index kept). */
+  readonly streamsActive: number;
+  readonly streamsParked: number;
+  /** Bytes the live tails hold (records shared by several streams counted once), and their budget. */
+  readonly tailBytes: number;
+  readonly tailBudgetBytes: number;
+  readonly rssBytes: number;
+}
+
 export interface GrepClient {
   /** Streams the matches of `filter`; reconnects and resumes exactly on transient failures. */
   subscribe(filter: GrepFilter, options?: SubscribeOptions): Subscription;
@@ -58,7 +70,8 @@ export interface GrepClient {
   count(filter: GrepFilter, options?: CountOptions): Promise<GrepCountResult>;
   /** Appends messages to `topic` (created if missing). Not retried: a retry could write twice. */
   produce(topic: string, messages: readonly ProduceInput[]): Promise<GrepProducedRecord[]>;
-  listTopics(): Promise<{ source: string; topics: GrepTopic[] }>;
+  /** The source's topics, and (from servers that report it) what the server holds. */
+  listTopics(): Promise<{ source: string; topics: GrepTopic[]; server?: GrepServerStats }>;
   /** Checks a filter without subscribing: what is wrong and where, or the stream it names. */
   validateFilter(filter: GrepFilter, options?: { signal?: AbortSignal }): Promise<GrepFilterValidation>;
 }
@@ -150,6 +163,18 @@ export function createGrepClient(transport: Transport, options: GrepClientOption
             nonJsonValues: Number(t.nonJsonValues),
             badKeys: Number(t.badKeys),
           })),
+          ...(res.server
+            ? {
+                server: {
+                  subscriptions: res.server.subscriptions,
+                  streamsActive: res.server.streamsActive,
+                  streamsParked: res.server.streamsParked,
+                  tailBytes: Number(res.server.tailBytes),
+                  tailBudgetBytes: Number(res.server.tailBudgetBytes),
+                  rssBytes: Number(res.server.rssBytes),
+                },
+              }
+            : {}),
         };
       } catch (err) {
         throw toGrepStreamsError(err);

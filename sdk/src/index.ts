@@ -1,7 +1,7 @@
 // The grep-streams SDK: the generated service and messages, and a client.
 export * from "./gen/grepstreams/v1/grep_pb.js";
 export { createGrepClient } from "./client.js";
-export type { GrepClient, GrepClientOptions, CountOptions, ProduceInput, GrepProducedRecord, GrepTopic, GrepFilterValidation, GrepFilterProblem } from "./client.js";
+export type { GrepClient, GrepClientOptions, CountOptions, ProduceInput, GrepProducedRecord, GrepTopic, GrepServerStats, GrepFilterValidation, GrepFilterProblem } from "./client.js";
 export type { Subscription, SubscribeOptions, Start } from "./subscription.js";
 export type {
   GrepFilter,

@@ -15,6 +15,20 @@ export async function metricsText(engine: Engine): Promise<string> {
   };
   gauge("grep_streams_subscriptions", "Open subscriptions.", [["", engine.subscriptionCount]]);
   gauge("grep_streams_streams", "Streams (distinct filters) in the index.", [["", engine.registry.size]]);
+  const h = engine.holdings();
+  gauge("grep_streams_streams_by_state", "Streams being matched (active) and parked (no subscriber for --stream-idle-ms: not matched, index kept).", [
+    ['{state="active"}', h.streamsActive],
+    ['{state="parked"}', h.streamsParked],
+  ]);
+  const counter = (name: string, help: string, v: number) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${v}`);
+  counter("grep_streams_streams_parked_total", "Streams parked since the start.", h.streamsParkedTotal);
+  counter("grep_streams_streams_resumed_total", "Parked streams resumed by a subscriber since the start.", h.streamsResumedTotal);
+  counter("grep_streams_streams_evicted_total", "Streams evicted from the index (disk budget) since the start.", h.streamsEvictedTotal);
+  gauge("grep_streams_tail_bytes", "Bytes the live tails hold (recent matches with their records; a record shared by several streams counted once).", [["", h.tailBytes]]);
+  gauge("grep_streams_tail_budget_bytes", "The live tails' budget (--tail-budget-bytes), shared by the streams with subscribers.", [["", h.tailBudgetBytes]]);
+  gauge("grep_streams_tails_active", "Live tails that may hold matches (their streams have subscribers).", [["", h.activeTails]]);
+  gauge("grep_streams_process_resident_memory_bytes", "Resident memory of the server process.", [["", h.rssBytes]]);
+  gauge("grep_streams_process_heap_used_bytes", "V8 heap in use (main thread).", [["", process.memoryUsage().heapUsed]]);
   lines.push("# HELP grep_streams_delivered_events_total Events delivered, by where the payload came from.", "# TYPE grep_streams_delivered_events_total counter");
   lines.push(`grep_streams_delivered_events_total{payload="live_tail"} ${engine.delivery.fromTail}`);
   lines.push(`grep_streams_delivered_events_total{payload="source_read"} ${engine.delivery.fromSource}`);

@@ -36,8 +36,17 @@ export async function produce(engine: Engine, req: ProduceRequest) {
 
 export async function listTopics(engine: Engine) {
   const topics = await engine.source.listTopics();
+  const h = engine.holdings();
   return {
     source: engine.source.kind,
+    server: {
+      subscriptions: h.subscriptions,
+      streamsActive: h.streamsActive,
+      streamsParked: h.streamsParked,
+      tailBytes: BigInt(h.tailBytes),
+      tailBudgetBytes: BigInt(h.tailBudgetBytes),
+      rssBytes: BigInt(h.rssBytes),
+    },
     topics: topics.map((t) => {
       const skips = engine.matcher.skips(t.name);
       return {

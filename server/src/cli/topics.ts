@@ -14,6 +14,14 @@ export async function topics(argv: string[]): Promise<number> {
     return 0;
   }
   const res = await grepClient(serverUrl(values.server)).listTopics({});
+  const h = res.server;
+  if (h && !values.json) {
+    const mib = (n: bigint) => `${(Number(n) / 1024 ** 2).toFixed(1)} MiB`;
+    console.log(
+      `# server: subscriptions=${h.subscriptions} streams=${h.streamsActive} active, ${h.streamsParked} parked` +
+        ` tails=${mib(h.tailBytes)} of ${mib(h.tailBudgetBytes)} rss=${mib(h.rssBytes)}`,
+    );
+  }
   for (const t of res.topics) {
     const messages = t.partitions.reduce((n, p) => n + Number(p.endOffset - p.startOffset), 0);
     if (values.json) {

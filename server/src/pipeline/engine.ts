@@ -47,6 +47,22 @@ export interface EngineOptions {
   readonly matchWorkers?: number;
 }
 
+/** What the server holds now: subscriptions, streams by state, live tails, memory. */
+export interface Holdings {
+  readonly subscriptions: number;
+  readonly streamsActive: number;
+  readonly streamsParked: number;
+  readonly streamsParkedTotal: number;
+  readonly streamsResumedTotal: number;
+  readonly streamsEvictedTotal: number;
+  /** Bytes the live tails hold, records shared by several streams counted once. */
+  readonly tailBytes: number;
+  readonly tailBudgetBytes: number;
+  /** Tails of streams with subscribers (the budget is shared among them). */
+  readonly activeTails: number;
+  readonly rssBytes: number;
+}
+
 export interface SubscribeOptions {
   readonly start: StartSpec;
   readonly window: number;
@@ -304,6 +320,23 @@ export class Engine {
   headPosition(stream: ActiveStream): Position {
     const head = headEpoch(stream.record);
     return { epoch: head.epoch, seq: head.lastSeq };
+  }
+
+  /** What the server holds now (metrics, ListTopics). */
+  holdings(): Holdings {
+    const parked = this.registry.parkedCount;
+    return {
+      subscriptions: this.subs.size,
+      streamsActive: this.registry.size - parked,
+      streamsParked: parked,
+      streamsParkedTotal: this.registry.parkedTotal,
+      streamsResumedTotal: this.registry.resumedTotal,
+      streamsEvictedTotal: this.registry.evictedTotal,
+      tailBytes: this.tailBudget.bytes,
+      tailBudgetBytes: this.tailBudget.limitBytes,
+      activeTails: this.tailBudget.activeTails,
+      rssBytes: process.memoryUsage.rss(),
+    };
   }
 
   get subscriptionCount(): number {

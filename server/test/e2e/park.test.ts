@@ -40,6 +40,15 @@ for (const source of sources()) {
     assert.equal(engine.registry.parkedCount, 1);
     const [closed] = engine.registry.get(streamId)!.record.epochs;
     assert.equal(closed!.complete, true, "the head is closed at its frontier");
+    // Seen in /metrics and in ListTopics.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    assert.match(metrics, /^grep_streams_streams_by_state\{state="parked"\} 1$/m);
+    assert.match(metrics, /^grep_streams_streams_parked_total 1$/m);
+    assert.match(metrics, /^grep_streams_tail_bytes 0$/m, "a stream without subscribers holds no tail");
+    assert.match(metrics, /^grep_streams_process_resident_memory_bytes [1-9]\d*$/m);
+    const listed = await client.listTopics({});
+    assert.equal(listed.server?.streamsParked, 1);
+    assert.equal(listed.server?.subscriptions, 0);
 
     // Nobody watches these: the stream is not matched while parked.
     await produce(client, topic, batch(20, 40));

@@ -131,8 +131,12 @@ async function start(q: ConsoleQuery): Promise<void> {
 
 async function refreshTopics(): Promise<void> {
   try {
-    const { source, topics } = await client.listTopics();
+    const { source, topics, server } = await client.listTopics();
     $("source").textContent = source;
+    if (server) {
+      const mib = (n: number) => `${Math.round(n / 1024 ** 2)} MiB`;
+      $("holdings").textContent = `${server.streamsActive} streams, ${server.streamsParked} parked · tails ${mib(server.tailBytes)} / ${mib(server.tailBudgetBytes)} · rss ${mib(server.rssBytes)}`;
+    }
     form.setTopics(topics.map((t) => t.name));
   } catch (err) {
     ui.error.textContent = `Cannot list topics: ${(err as Error).message}`;
