@@ -10,10 +10,11 @@
 import type { SourceRecord } from "./types.js";
 
 /**
- * A view may pin this much beyond its own bytes. Node's pooled small
- * Buffers share 8 KiB slabs: not worth a copy.
+ * A view may pin this much beyond its own bytes. Node's small Buffers are
+ * views of shared 8 KiB slabs: a 300-byte value held in a tail could keep a
+ * slab alive whose other records are long gone, so those are copied too.
  */
-const SLACK_BYTES = 16 << 10;
+const SLACK_BYTES = 1 << 10;
 
 const compacted = new WeakMap<SourceRecord, SourceRecord>();
 
@@ -41,6 +42,10 @@ export function pins(b: Uint8Array | null): boolean {
   return b !== null && b.buffer.byteLength > b.byteLength + SLACK_BYTES;
 }
 
+/** `b`, or a copy in memory of its own when it pins more: not from the pool (Buffer.from would put it in a slab again). */
 function own<T extends Uint8Array | null>(b: T): T {
-  return (b !== null && pins(b) ? Buffer.from(b) : b) as T;
+  if (b === null || !pins(b)) return b;
+  const copy = Buffer.allocUnsafeSlow(b.byteLength);
+  copy.set(b);
+  return copy as unknown as T;
 }

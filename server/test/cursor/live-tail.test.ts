@@ -144,3 +144,13 @@ test("a record in several tails counts once in the budget's bytes", () => {
   budget.deactivate(b);
   assert.equal(budget.bytes, 0);
 });
+
+test("a small record from Node's Buffer pool is copied out of its slab: a tail never pins 8 KiB for 10 bytes", () => {
+  const pooled = Buffer.from("0123456789"); // a view of a shared slab
+  assert.ok(pooled.buffer.byteLength > 4096);
+  const tail = activeTail(4);
+  tail.push(0, true, [{ row: match(0, 1).row, record: { ...match(0, 1).record, value: pooled } }]);
+  const held = tail.after(0, 0, 1)![0]!.record.value!;
+  assert.equal(held.buffer.byteLength, 10);
+  assert.equal(Buffer.from(held).toString(), "0123456789");
+});
