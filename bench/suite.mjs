@@ -9,7 +9,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-/** name -> node flags, full-size arguments, tiny arguments. */
+/** name -> node flags, full-size arguments, tiny arguments (and environment, when it needs one). */
 export const BENCHMARKS = {
   matcher: { flags: [], full: ["50000", "1000", "10000", "100000"], smoke: ["300", "100"] },
   predicate: { flags: [], full: [], smoke: ["100", "2", "2"] },
@@ -17,6 +17,7 @@ export const BENCHMARKS = {
   pipeline: { flags: [], full: [], smoke: ["2000", "0.1"] },
   produce: { flags: [], full: ["2000", "1", "5", "25"], smoke: ["20", "1"] },
   "index-commit": { flags: [], full: ["1000", "400", "256"], smoke: ["20", "5", "16"] },
+  soak: { flags: [], full: ["1000", "2000", "3600"], smoke: ["20", "200", "6"], env: { BENCH_SAMPLE_S: "2", BENCH_CHURN_S: "1", BENCH_CHURN_SHARE: "0.2", BENCH_IDLE_MS: "500", BENCH_HOUSEKEEPING_MS: "100" } },
   "live-latency": { flags: [], full: ["1000", "5000", "20"], smoke: ["20", "200", "2"] },
   "fanout-memory": { flags: ["--expose-gc"], full: ["50000", "1000", "200"], smoke: ["200", "20", "10"] },
   "stalled-clients": { flags: ["--expose-gc"], full: [], smoke: ["4", "200"] },
@@ -29,7 +30,7 @@ export function runBenchmark(name, size, { timeoutMs = 600_000, env = {} } = {})
   if (!b) throw new Error(`unknown benchmark ${name}; known: ${Object.keys(BENCHMARKS).join(", ")}`);
   const script = fileURLToPath(new URL(`./${name}.mjs`, import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...b.flags, script, ...b[size]], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [...b.flags, script, ...b[size]], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...(b.env ?? {}), ...env } });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));

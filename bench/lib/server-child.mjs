@@ -24,7 +24,8 @@ if (process.argv[2] === "--child") await runChild(JSON.parse(process.argv[3]));
 
 /**
  * Forks the server. Options: kafka (host:port or undefined), heartbeatMs,
- * nodeArgs (extra flags for the child's node, e.g. --cpu-prof), env.
+ * nodeArgs (extra flags for the child's node, e.g. --cpu-prof), env, config
+ * (ServerConfig fields that override the defaults, e.g. { streamIdleMs }).
  * Resolves once it listens: { url, pid, memory(), stats(), stop() }.
  */
 export async function startServerChild(o = {}) {
@@ -34,6 +35,7 @@ export async function startServerChild(o = {}) {
     heartbeatMs: o.heartbeatMs ?? 10_000, indexBudgetBytes: 1024 ** 3, streamIdleMs: 3_600_000, corsOrigins: ["*"],
     ...(process.env.BENCH_MATCH_WORKERS ? { matchWorkers: Number(process.env.BENCH_MATCH_WORKERS) } : {}),
     kafka: o.kafka ? { brokers: [o.kafka], clientId: "grep-streams-bench", tls: false, sasl: null } : null,
+    ...(o.config ?? {}),
   };
   const child = fork(self, ["--child", JSON.stringify(config)], {
     execArgv: ["--expose-gc", ...(o.nodeArgs ?? [])],
@@ -60,6 +62,7 @@ export async function startServerChild(o = {}) {
     url,
     pid: child.pid,
     source: config.kafka ? "kafka" : "embedded",
+    dataDir,
     memory: async () => (await ask("memory")).memory,
     stats: async () => (await ask("stats")).stats,
     /** CPU profile of the server from now until profileStop(path) (the inspector's sampling profiler). */
