@@ -10,7 +10,8 @@
 // messages, so their streams are parked meanwhile and resume through a
 // backfill of the range nobody watched.
 //
-// Sampled every BENCH_SAMPLE_S seconds: the server's RSS and heap, bytes in
+// Sampled every BENCH_SAMPLE_S seconds: the server's RSS and heap (as it is,
+// and live after a full GC, with its external memory), bytes in
 // its live tails, streams active and parked, open descriptors, index and log
 // size on disk, server CPU per message and the p99 produce-to-delivered
 // latency of the period (live deliveries: not what a subscriber that came
@@ -31,6 +32,7 @@
 //   BENCH_IDLE_MS [30000]     the server's --stream-idle-ms (a stream without subscribers this long is parked)
 //   BENCH_TAIL_BUDGET [67108864] the server's --tail-budget-bytes
 //   BENCH_HOUSEKEEPING_MS [min(5000, idle)] the server's --housekeeping-ms
+//   BENCH_HEAP_SNAPSHOT=path  heap snapshots of the server at the start and the end (path-start / path-end .heapsnapshot)
 
 import http from "node:http";
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -232,6 +234,7 @@ const mib = (n) => Math.round((n / 2 ** 20) * 10) / 10;
 const pct = (xs, p) => (xs.length === 0 ? 0 : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]);
 const samples = [];
 const started = now();
+if (process.env.BENCH_HEAP_SNAPSHOT) await server.heapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}-start.heapsnapshot`);
 let lastCpu = serverCpuMs();
 let lastProduced = 0;
 let nextChurn = started + CHURN_S * 1000;
@@ -246,12 +249,16 @@ while (now() - started < SECONDS * 1000 && !failed) {
     await comeBack();
   }
   const m = await metrics();
+  // After a full GC (the child runs with --expose-gc): what is live, not what awaits collection.
+  const live = await server.memory();
   const cpu = serverCpuMs();
   const msgs = produced - lastProduced;
   samples.push({
     t_s: Math.round((now() - started) / 1000),
     rss_mib: mib(m.rss),
     heap_mib: mib(m.heap),
+    live_heap_mib: live.heap_mib,
+    external_mib: live.external_mib,
     tail_mib: mib(m.tailBytes),
     streams_active: m.active,
     streams_parked: m.parked,
@@ -265,6 +272,8 @@ while (now() - started < SECONDS * 1000 && !failed) {
   lastCpu = cpu;
   lastProduced = produced;
 }
+
+if (process.env.BENCH_HEAP_SNAPSHOT) await server.heapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}-end.heapsnapshot`);
 
 // ---- the end: everything delivered, exactly once ----
 for (const t of away) await connect(t).then(() => (resumed++, active.push(t)));

@@ -21,6 +21,7 @@ import type { Engine } from "../pipeline/engine.js";
 import type { ActiveStream } from "../pipeline/streams.js";
 import { responseOf, type SubscribeOut } from "./grep-service.js";
 import { payloadOf } from "./payload.js";
+import { RecentRecords } from "./recent-records.js";
 import { varintSize, writeVarint } from "../util/varint.js";
 
 export type Codec = "proto" | "json";
@@ -32,7 +33,7 @@ interface RecordParts {
   proto?: Uint8Array;
   json?: string;
 }
-const parts = new WeakMap<SourceRecord, RecordParts>();
+const parts = new RecentRecords<RecordParts>();
 
 function recordEvent(record: SourceRecord) {
   const p = payloadOf(record, null);

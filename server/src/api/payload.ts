@@ -5,6 +5,7 @@
 import type { CompiledFilter } from "../filter/index.js";
 import { parseKey } from "../filter/index.js";
 import type { SourceRecord } from "../source/types.js";
+import { RecentRecords } from "./recent-records.js";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -17,10 +18,11 @@ export interface Payload {
 }
 
 /**
- * Payloads without a projection, per record: the live tail hands the same
- * record to every subscriber of a stream, and each would decode it again.
+ * Payloads without a projection, per recent record: the live tail hands the
+ * same record to every subscriber of a stream, and each would decode it
+ * again (recent-records.ts: why not for as long as the record lives).
  */
-const plain = new WeakMap<SourceRecord, Payload>();
+const plain = new RecentRecords<Payload>();
 
 export function payloadOf(record: SourceRecord, projection: CompiledFilter | null): Payload {
   if (projection) return build(record, projection);

@@ -16,6 +16,7 @@ import { asRequestError, httpStatusOf } from "./status.js";
 import { Stop, write } from "./stop.js";
 import type { Subscription } from "../pipeline/engine.js";
 import type { Reply } from "./transport/reply.js";
+import { RecentRecords } from "./recent-records.js";
 
 export const SSE_PATH = "/v1/subscribe";
 
@@ -47,7 +48,7 @@ export function parseSseQuery(url: URL, lastEventIdHeader: string | undefined): 
  * subscriber without a projection (a record goes to every stream it matched
  * and to every subscriber of each), so it is built once per record.
  */
-const plainTails = new WeakMap<SourceRecord, string>();
+const plainTails = new RecentRecords<string>();
 
 function eventTail(record: SourceRecord, projection: CompiledFilter | null): string {
   if (projection) return buildTail(record, projection);

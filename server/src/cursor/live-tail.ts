@@ -29,8 +29,13 @@ export interface TailWaiter {
   wake(): void;
 }
 
-/** What an entry costs beyond its record's buffers: the match, its row and the record's objects. */
-export const ENTRY_OVERHEAD_BYTES = 256;
+/**
+ * What an entry costs beyond its record's buffers: the match, its row, the
+ * record object, its Buffer objects and their allocations, the ring's slots
+ * (about 450 bytes in a heap snapshot). What the API derives from a record
+ * is kept for recent records only (api/recent-records.ts), not per entry.
+ */
+export const ENTRY_OVERHEAD_BYTES = 512;
 
 /** The bytes a record's buffers hold. */
 export function recordBytes(r: SourceRecord): number {
