@@ -24,6 +24,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import { execSync } from "node:child_process";
 import { startServerChild } from "./lib/server-child.mjs";
+import { sseLines } from "./lib/sse-lines.mjs";
 
 const SUBSCRIBERS = Number(process.argv[2] ?? 50_000);
 const FILTERS = Number(process.argv[3] ?? 1000);
@@ -71,24 +72,15 @@ function sub(i) {
 
 /** SSE: counts `event: match` and checks the IDs are distinct. */
 function sseParser(s, resolve) {
-  let buf = "";
-  let event = "";
-  return (chunk) => {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (line.startsWith("event: ")) event = line.slice(7);
-      else if (line.startsWith("id: ") && event === "match") {
-        s.got++;
-        s.ids.add(line.slice(4));
-      } else if (line.startsWith("data: ") && event === "started" && !s.started) {
-        s.started = true;
-        resolve();
-      } else if (line.startsWith("data: ") && (event === "gap" || event === "error")) fail(`SSE ${event}: ${line}`);
-    }
-  };
+  return sseLines((event, field, value) => {
+    if (field === "id" && event === "match") {
+      s.got++;
+      s.ids.add(value);
+    } else if (field === "data" && event === "started" && !s.started) {
+      s.started = true;
+      resolve();
+    } else if (field === "data" && (event === "gap" || event === "error")) fail(`SSE ${event}: ${value}`);
+  });
 }
 
 const ssePath = (s) => `/v1/subscribe?topic=${topic}&q=${encodeURIComponent(`{"tenants":"t-${s.filter}"}`)}`;

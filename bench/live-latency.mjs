@@ -30,6 +30,7 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { GrepService } from "../sdk/dist/gen/grepstreams/v1/grep_pb.js";
 import { startServerChild } from "./lib/server-child.mjs";
+import { sseLines } from "./lib/sse-lines.mjs";
 
 const N = Number(process.argv[2] ?? 1000);
 const RATE = Number(process.argv[3] ?? 5000);
@@ -95,24 +96,14 @@ function openSse(sub) {
     const req = http.get(url, { agent: sseAgent, headers: { accept: "text/event-stream" } }, (res) => {
       if (res.statusCode !== 200) return reject(new Error(`SSE ${res.statusCode}`));
       res.setEncoding("utf8");
-      let buf = "";
-      let event = "";
-      res.on("data", (chunk) => {
-        buf += chunk;
-        let i;
-        while ((i = buf.indexOf("\n")) >= 0) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          if (line.startsWith("event: ")) event = line.slice(7);
-          else if (line.startsWith("data: ")) {
-            if (event === "started") resolve();
-            else if (event === "match") {
-              const m = JSON.parse(line.slice(6));
-              onEvent(sub, m.value.n, m.value.ts, m.partition, m.offset);
-            } else if (event === "gap" || event === "error") fail(`SSE ${event}: ${line}`);
-          }
-        }
-      });
+      res.on("data", sseLines((event, field, data) => {
+        if (field !== "data") return;
+        if (event === "started") resolve();
+        else if (event === "match") {
+          const m = JSON.parse(data);
+          onEvent(sub, m.value.n, m.value.ts, m.partition, m.offset);
+        } else if (event === "gap" || event === "error") fail(`SSE ${event}: ${data}`);
+      }));
     });
     req.on("error", reject);
     sub.close = () => req.destroy();
