@@ -11,11 +11,11 @@
 // backfill of the range nobody watched.
 //
 // Sampled every BENCH_SAMPLE_S seconds: the server's RSS and heap (as it is,
-// and live after a full GC, with its external memory), bytes in
-// its live tails, streams active and parked, open descriptors, index and log
-// size on disk, server CPU per message and the p99 produce-to-delivered
-// latency of the period (live deliveries: not what a subscriber that came
-// back catches up on). At the end every subscriber (those that came back
+// and live after a full GC, with its external memory), bytes in its live
+// tails, streams active and parked, open descriptors, index and log size on
+// disk (the embedded log's; 0 with Kafka), server CPU per message and the
+// p99 produce-to-delivered latency of the period (live deliveries: not what
+// a subscriber that came back catches up on). At the end every subscriber (those that came back
 // included) must have received exactly the messages of its tenant, each once
 // (checked; exit 1 otherwise). Also printed: whether, after the warm-up
 // (the first third), RSS stayed within 10% and under the tail budget plus
@@ -199,12 +199,10 @@ function serverCpuMs() {
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
 }
 const fds = () => readdirSync(`/proc/${server.pid}/fd`).length;
-function dirBytes(dir) {
+/** Bytes of a SQLite database and its journal files (name, name-wal, name-shm) in `dir`. */
+function filesBytes(dir, name) {
   let n = 0;
-  for (const f of readdirSync(dir)) {
-    const s = statSync(join(dir, f));
-    n += s.isDirectory() ? dirBytes(join(dir, f)) : s.size;
-  }
+  for (const f of readdirSync(dir)) if (f === name || f.startsWith(`${name}-`)) n += statSync(join(dir, f)).size;
   return n;
 }
 async function metrics() {
@@ -255,7 +253,8 @@ while (now() - started < SECONDS * 1000 && !failed) {
     streams_parked: m.parked,
     fds: fds(),
     connected: active.length,
-    disk_mib: mib(dirBytes(server.dataDir)),
+    index_mib: mib(filesBytes(server.dataDir, "index.db")),
+    log_mib: mib(filesBytes(server.dataDir, "log.db")),
     cpu_us_per_msg: msgs > 0 ? Math.round(((cpu - lastCpu) * 1000) / msgs) : 0,
     p99_ms: Math.round(pct(latencies, 99) * 10) / 10,
   });
