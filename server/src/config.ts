@@ -24,6 +24,8 @@ export interface ServerConfig {
   readonly housekeepingMs: number;
   /** Memory all live tails share. */
   readonly tailBudgetBytes: number;
+  /** Backfill scans that read at once. */
+  readonly maxScans: number;
   /** Allowed CORS origins; ["*"] allows any. */
   readonly corsOrigins: string[];
   /** Kafka as the source when set; the embedded log otherwise. */
@@ -61,6 +63,8 @@ Options (environment variable in brackets):
   --tail-budget-bytes N  memory the live tails of all streams share (recent matches with their records,
                          served without a read) [GREP_STREAMS_TAIL_BUDGET_BYTES]
                          (default 256 MiB or an eighth of the memory, the smaller; here ${defaultTailBudgetBytes()})
+  --max-scans N          backfill scans (history for a subscriber, the unwatched range of a resumed
+                         stream) that read at once; the others wait their turn [GREP_STREAMS_MAX_SCANS] (default 4)
   --cors-origins LIST    comma-separated allowed browser origins, * for any [GREP_STREAMS_CORS_ORIGINS] (default *)
   --match-workers N      worker threads that parse and match live records [GREP_STREAMS_MATCH_WORKERS]
                          (default: cores - 1, at least 1; here ${defaultMatchWorkers()})
@@ -108,6 +112,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       "stream-idle-ms": { type: "string" },
       "housekeeping-ms": { type: "string" },
       "tail-budget-bytes": { type: "string" },
+      "max-scans": { type: "string" },
       "match-workers": { type: "string" },
       "kafka-brokers": { type: "string" },
       "kafka-client-id": { type: "string" },
@@ -139,6 +144,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     indexBudgetBytes: int("index-budget-bytes", values["index-budget-bytes"] ?? env.GREP_STREAMS_INDEX_BUDGET_BYTES, 1024 ** 3, 0),
     streamIdleMs: int("stream-idle-ms", values["stream-idle-ms"] ?? env.GREP_STREAMS_STREAM_IDLE_MS, 3_600_000, 0),
     housekeepingMs: int("housekeeping-ms", values["housekeeping-ms"] ?? env.GREP_STREAMS_HOUSEKEEPING_MS, 30_000, 10),
+    maxScans: int("max-scans", values["max-scans"] ?? env.GREP_STREAMS_MAX_SCANS, 4, 1),
     tailBudgetBytes: int("tail-budget-bytes", values["tail-budget-bytes"] ?? env.GREP_STREAMS_TAIL_BUDGET_BYTES, defaultTailBudgetBytes(), 0),
     corsOrigins: (values["cors-origins"] ?? env.GREP_STREAMS_CORS_ORIGINS ?? "*").split(",").map((s) => s.trim()).filter(Boolean),
     kafka,

@@ -57,6 +57,7 @@ export async function startApp(config: ServerConfig, log: Logger): Promise<App> 
       streamIdleMs: config.streamIdleMs,
       evictionIntervalMs: config.housekeepingMs,
       tailBudgetBytes: config.tailBudgetBytes,
+      maxScans: config.maxScans,
       ...(config.matchWorkers !== undefined ? { matchWorkers: config.matchWorkers } : {}),
     });
     const api = await startApi(engine, log, { host: config.host, port: config.port, corsOrigins: config.corsOrigins });

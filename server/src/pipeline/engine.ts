@@ -17,7 +17,7 @@ import { IdleClock, tickFor } from "../cursor/idle-clock.js";
 import { defaultTailBudgetBytes, TailBudget } from "../cursor/live-tail.js";
 import { lagAfter, type Position } from "../cursor/position.js";
 import { RequestError } from "../util/request-error.js";
-import { StreamRegistry, type ActiveStream } from "./streams.js";
+import { DEFAULT_MAX_SCANS, StreamRegistry, type ActiveStream } from "./streams.js";
 import { planCount } from "../count/plan.js";
 import { scanCount } from "../count/scan.js";
 import { countFromIndex } from "../count/from-index.js";
@@ -45,6 +45,8 @@ export interface EngineOptions {
   readonly evictionIntervalMs?: number;
   /** Worker threads that parse and match live records (default: defaultMatchWorkers()). */
   readonly matchWorkers?: number;
+  /** Backfill scans that read at once (default DEFAULT_MAX_SCANS). */
+  readonly maxScans?: number;
 }
 
 /** What the server holds now: subscriptions, streams by state, live tails, memory. */
@@ -125,6 +127,7 @@ export class Engine {
       streamIdleMs: options.streamIdleMs ?? 3_600_000,
       evictionIntervalMs: options.evictionIntervalMs ?? 30_000,
       matchWorkers: options.matchWorkers ?? defaultMatchWorkers(),
+      maxScans: options.maxScans ?? DEFAULT_MAX_SCANS,
     };
     this.idleClock = new IdleClock(tickFor(this.opts.heartbeatMs));
     this.cursorOptions = { stats: this.delivery, heartbeatMs: this.opts.heartbeatMs, progressMs: this.opts.progressMs, pageSize: 256, clock: this.idleClock };
@@ -137,6 +140,7 @@ export class Engine {
     this.registry = new StreamRegistry(this.store, this.sequencer, this.matcher, source, {
       tailCapacity: this.opts.tailCapacity,
       tailBudget: this.tailBudget,
+      maxScans: this.opts.maxScans,
       batchSize: this.opts.batchSize,
       now: Date.now,
     }, log.child({ stage: "streams" }));

@@ -21,6 +21,12 @@ import type { Matcher } from "../matcher/matcher.js";
 import { runBackfill, type BackfillProgress } from "../matcher/backfill.js";
 import { LiveTail, type TailBudget } from "../cursor/live-tail.js";
 import type { CursorStream } from "../cursor/cursor.js";
+import { Slots } from "../util/slots.js";
+
+/** Backfill scans that read at once by default (--max-scans). */
+export const DEFAULT_MAX_SCANS = 4;
+/** What a scan waiting for its turn waits for (BackfillProgress.waitingFor). */
+const SLOT = "a scan slot";
 
 export interface ActiveStream extends CursorStream {
   readonly record: StreamRecord;
@@ -83,6 +89,8 @@ export interface RegistryOptions {
   readonly tailBudget: TailBudget;
   readonly batchSize: number;
   readonly now: () => number;
+  /** Backfill scans that read at once; the others wait for a slot. Default DEFAULT_MAX_SCANS. */
+  readonly maxScans?: number;
   /** How often a running backfill is checked for progress: a warning when none since the last check. Default 15 s. */
   readonly stallCheckMs?: number;
 }
@@ -91,6 +99,8 @@ export class StreamRegistry {
   private readonly byId = new Map<string, StreamState>();
   private readonly creating = new Map<string, Promise<StreamState>>();
   private readonly evicting = new Map<string, Promise<void>>();
+  /** Backfill scans allowed to read at once (RegistryOptions.maxScans). */
+  private readonly scanSlots: Slots;
   /** Running backfill scans, with their stream id. */
   private readonly scans = new Map<Promise<void>, string>();
 
@@ -101,7 +111,9 @@ export class StreamRegistry {
     private readonly source: Source,
     private readonly opts: RegistryOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.scanSlots = new Slots(opts.maxScans ?? DEFAULT_MAX_SCANS);
+  }
 
   /** Reloads the streams of the index and resumes their scans (after a restart). */
   async load(): Promise<void> {
@@ -361,6 +373,22 @@ export class StreamRegistry {
     return new StreamState(record, filter, new LiveTail(this.opts.tailCapacity, this.opts.tailBudget));
   }
 
+  /** Runs a backfill to its end; a failed scan (source unreachable, disk full) retries from its frontier: cursors wait on it. */
+  private async scanUntilDone(s: StreamState, epoch: Epoch, signal: AbortSignal, progress: BackfillProgress): Promise<void> {
+    for (let attempt = 1; !signal.aborted; attempt++) {
+      try {
+        await runBackfill(this.source, this.sequencer, s, epoch, { batchSize: this.opts.batchSize, signal, progress });
+        this.log.info("backfill complete", { stream: s.record.streamId, epoch: epoch.epoch, scanned: progress.scanned, matched: progress.matched });
+        return;
+      } catch (err) {
+        if (signal.aborted) return;
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+        this.log.error("backfill failed; retrying from its frontier", { stream: s.record.streamId, epoch: epoch.epoch, attempt, delayMs: delay, err });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
   private startScan(s: StreamState, epoch: Epoch): void {
     const progress: BackfillProgress = { scanned: 0, total: 0, matched: 0, startedAt: Date.now(), waitingFor: "" };
     s.scans.set(epoch.epoch, progress);
@@ -371,6 +399,7 @@ export class StreamRegistry {
     let seen = -1;
     let still = 0;
     const watchdog = setInterval(() => {
+      if (progress.waitingFor === SLOT) return; // queued, not stalled
       if (progress.scanned !== seen) {
         seen = progress.scanned;
         still = 0;
@@ -384,18 +413,18 @@ export class StreamRegistry {
     }, every);
     watchdog.unref();
     const scan = async () => {
-      // A failed scan (source unreachable, disk full) retries from its frontier: cursors wait on it.
-      for (let attempt = 1; !signal.aborted; attempt++) {
-        try {
-          await runBackfill(this.source, this.sequencer, s, epoch, { batchSize: this.opts.batchSize, signal, progress });
-          this.log.info("backfill complete", { stream: s.record.streamId, epoch: epoch.epoch, scanned: progress.scanned, matched: progress.matched });
-          return;
-        } catch (err) {
-          if (signal.aborted) return;
-          const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
-          this.log.error("backfill failed; retrying from its frontier", { stream: s.record.streamId, epoch: epoch.epoch, attempt, delayMs: delay, err });
-          await new Promise((r) => setTimeout(r, delay));
-        }
+      // At most maxScans run at once: each holds a read per partition in
+      // flight (on Kafka, fetch responses of up to a MiB each, on the same
+      // connections as everything else), so a burst of resumed streams must
+      // queue rather than hold all of it at once.
+      progress.waitingFor = SLOT;
+      const release = await this.scanSlots.acquire(signal);
+      if (release === null) return;
+      progress.waitingFor = "";
+      try {
+        await this.scanUntilDone(s, epoch, signal, progress);
+      } finally {
+        release();
       }
     };
     this.running.add(progress);

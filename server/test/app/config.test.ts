@@ -13,8 +13,9 @@ it("the tail budget, idle time and housekeeping interval have defaults, flags an
   assert.ok(d.tailBudgetBytes > 0 && d.tailBudgetBytes <= 256 * 1024 ** 2);
   assert.equal(d.streamIdleMs, 3_600_000);
   assert.equal(d.housekeepingMs, 30_000);
-  const f = parse(["--tail-budget-bytes", "1048576", "--stream-idle-ms", "0", "--housekeeping-ms", "50"]);
-  assert.deepEqual([f.tailBudgetBytes, f.streamIdleMs, f.housekeepingMs], [1048576, 0, 50]);
+  assert.equal(d.maxScans, 4);
+  const f = parse(["--tail-budget-bytes", "1048576", "--stream-idle-ms", "0", "--housekeeping-ms", "50", "--max-scans", "1"]);
+  assert.deepEqual([f.tailBudgetBytes, f.streamIdleMs, f.housekeepingMs, f.maxScans], [1048576, 0, 50, 1]);
   const e = parse([], { GREP_STREAMS_TAIL_BUDGET_BYTES: "4096", GREP_STREAMS_HOUSEKEEPING_MS: "1000" });
   assert.deepEqual([e.tailBudgetBytes, e.housekeepingMs], [4096, 1000]);
 });

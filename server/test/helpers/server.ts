@@ -80,6 +80,7 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
     streamIdleMs: o.streamIdleMs ?? 3_600_000,
     housekeepingMs: o.housekeepingMs ?? 30_000,
     tailBudgetBytes: o.tailBudgetBytes ?? 64 * 1024 ** 2,
+    maxScans: 4,
     corsOrigins: ["*"],
     kafka: source === "kafka" ? { brokers: o.kafkaBrokers ?? [testKafka!], clientId: "grep-streams-test", tls: o.kafkaTls ?? false, sasl: o.kafkaSasl ?? null } : null,
   };
