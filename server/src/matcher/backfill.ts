@@ -7,7 +7,7 @@
 import type { Source, SourceRecord } from "../source/types.js";
 import type { Sequencer } from "../sequencer/sequencer.js";
 import { splitPartitionKey, startOf, type Epoch, type PartitionKey } from "../sequencer/types.js";
-import { matchesParsed, parseRecordFor } from "./parsed-record.js";
+import { matchesParsed, mayMatchBytes, parseRecordFor } from "./parsed-record.js";
 import type { MatcherStream } from "./types.js";
 
 export interface BackfillProgress {
@@ -74,7 +74,8 @@ export async function runBackfill(source: Source, sequencer: Sequencer, stream: 
       opts.progress.scanned += r.offset + 1 - min.next;
       min.next = r.offset + 1;
       consumed.set(min.pk, min.next);
-      if (matchesParsed(stream.filter, parseRecordFor(stream.filter, r))) matched.push(r);
+      // Most records lack the literals every match contains: those are not parsed.
+      if (mayMatchBytes(stream.filter, r) && matchesParsed(stream.filter, parseRecordFor(stream.filter, r))) matched.push(r);
       // The rest of this partition's range is unread, so its next timestamp is unknown: read first.
       if (min.buffer.length === 0 && min.next < min.to) break;
     }

@@ -37,6 +37,15 @@ function parse(record: SourceRecord, wantKey: boolean, wantValue: boolean): Pars
   return { record, key: wantKey ? parseKey(record.key) : null, value, valueOk };
 }
 
+/**
+ * false when the record's value cannot match the query, from its bytes alone
+ * (CompiledFilter.valuePrefilter): a scan then neither parses nor matches it.
+ */
+export function mayMatchBytes(f: CompiledFilter, record: SourceRecord): boolean {
+  if (f.valuePrefilter === null) return true;
+  return record.value !== null && f.valuePrefilter(record.value);
+}
+
 /** Whether the filter matches, given the topic already matched. */
 export function matchesParsed(f: CompiledFilter, p: ParsedRecord): boolean {
   if (f.needsKey && (p.key === null || !f.matchesKey(p.key))) return false;
