@@ -1,7 +1,8 @@
 // A source record parsed for a scan with one filter (a backfill, a Count):
 // the key as a string array (or null when it is not one) and the value as
-// JSON (or `valueOk` false when it is not JSON). The live matcher parses in
-// its workers instead (topic-filters.ts).
+// JSON (or `valueOk` false when it is not JSON); for a scan shared by several
+// filters (a shared backfill), a record parsed at most once, on first need.
+// The live matcher parses in its workers instead (topic-filters.ts).
 import { parseKey } from "../filter/index.js";
 import type { SourceRecord } from "../source/types.js";
 import type { CompiledFilter } from "../filter/index.js";
@@ -51,4 +52,42 @@ export function matchesParsed(f: CompiledFilter, p: ParsedRecord): boolean {
   if (f.needsKey && (p.key === null || !f.matchesKey(p.key))) return false;
   if (f.needsValue && (!p.valueOk || !f.matchesValue(p.value))) return false;
   return true;
+}
+
+/**
+ * One record tested against several filters (a shared backfill's members):
+ * the key and the value are parsed on first need, at most once, and a value
+ * whose bytes no filter's prefilter passes is never parsed. Reused: reset()
+ * for the next record.
+ */
+export class SharedParse {
+  #record: SourceRecord | null = null;
+  #key: string[] | null | undefined;
+  /** 0: not parsed yet, 1: JSON, 2: not JSON. */
+  #valueState = 0;
+  #value: unknown;
+
+  reset(record: SourceRecord): void {
+    this.#record = record;
+    this.#key = undefined;
+    this.#valueState = 0;
+    this.#value = undefined;
+  }
+
+  /** matchesParsed(f, parseRecordFor(f, record)), parsing less. */
+  matches(f: CompiledFilter): boolean {
+    const r = this.#record!;
+    if (f.needsKey) {
+      if (this.#key === undefined) this.#key = parseKey(r.key);
+      if (this.#key === null || !f.matchesKey(this.#key)) return false;
+    }
+    if (!f.needsValue) return true;
+    if (!mayMatchBytes(f, r)) return false;
+    if (this.#valueState === 0) {
+      const p = parse(r, false, true);
+      this.#valueState = p.valueOk ? 1 : 2;
+      this.#value = p.value;
+    }
+    return this.#valueState === 1 && f.matchesValue(this.#value);
+  }
 }

@@ -18,15 +18,13 @@ import type { IndexStore } from "../sequencer/index-store.js";
 import type { Sequencer } from "../sequencer/sequencer.js";
 import { headEpoch, startOf, type Epoch, type OffsetMap, type StreamRecord } from "../sequencer/types.js";
 import type { Matcher } from "../matcher/matcher.js";
-import { runBackfill, type BackfillProgress } from "../matcher/backfill.js";
+import type { BackfillProgress } from "../matcher/backfill.js";
+import { BackfillScans, WAITING_FOR_SLOT } from "../matcher/backfill-scans.js";
 import { LiveTail, type TailBudget } from "../cursor/live-tail.js";
 import type { CursorStream } from "../cursor/cursor.js";
-import { Slots } from "../util/slots.js";
 
 /** Backfill scans that read at once by default (--max-scans). */
 export const DEFAULT_MAX_SCANS = 4;
-/** What a scan waiting for its turn waits for (BackfillProgress.waitingFor). */
-const SLOT = "a scan slot";
 
 export interface ActiveStream extends CursorStream {
   readonly record: StreamRecord;
@@ -99,20 +97,20 @@ export class StreamRegistry {
   private readonly byId = new Map<string, StreamState>();
   private readonly creating = new Map<string, Promise<StreamState>>();
   private readonly evicting = new Map<string, Promise<void>>();
-  /** Backfill scans allowed to read at once (RegistryOptions.maxScans). */
-  private readonly scanSlots: Slots;
-  /** Running backfill scans, with their stream id. */
+  /** Backfill epochs, on scans they share (at most RegistryOptions.maxScans at once). */
+  readonly backfills: BackfillScans;
+  /** Running backfills, with their stream id. */
   private readonly scans = new Map<Promise<void>, string>();
 
   constructor(
     private readonly store: IndexStore,
     private readonly sequencer: Sequencer,
     private readonly matcher: Matcher,
-    private readonly source: Source,
+    source: Source,
     private readonly opts: RegistryOptions,
     private readonly log: Logger,
   ) {
-    this.scanSlots = new Slots(opts.maxScans ?? DEFAULT_MAX_SCANS);
+    this.backfills = new BackfillScans(source, sequencer, { batchSize: opts.batchSize, maxScans: opts.maxScans ?? DEFAULT_MAX_SCANS });
   }
 
   /** Reloads the streams of the index and resumes their scans (after a restart). */
@@ -377,7 +375,7 @@ export class StreamRegistry {
   private async scanUntilDone(s: StreamState, epoch: Epoch, signal: AbortSignal, progress: BackfillProgress): Promise<void> {
     for (let attempt = 1; !signal.aborted; attempt++) {
       try {
-        await runBackfill(this.source, this.sequencer, s, epoch, { batchSize: this.opts.batchSize, signal, progress });
+        await this.backfills.scan({ stream: s, epoch, signal, progress });
         this.log.info("backfill complete", { stream: s.record.streamId, epoch: epoch.epoch, scanned: progress.scanned, matched: progress.matched });
         return;
       } catch (err) {
@@ -399,7 +397,7 @@ export class StreamRegistry {
     let seen = -1;
     let still = 0;
     const watchdog = setInterval(() => {
-      if (progress.waitingFor === SLOT) return; // queued, not stalled
+      if (progress.waitingFor === WAITING_FOR_SLOT) return; // queued, not stalled
       if (progress.scanned !== seen) {
         seen = progress.scanned;
         still = 0;
@@ -412,21 +410,8 @@ export class StreamRegistry {
       });
     }, every);
     watchdog.unref();
-    const scan = async () => {
-      // At most maxScans run at once: each holds a read per partition in
-      // flight (on Kafka, fetch responses of up to a MiB each, on the same
-      // connections as everything else), so a burst of resumed streams must
-      // queue rather than hold all of it at once.
-      progress.waitingFor = SLOT;
-      const release = await this.scanSlots.acquire(signal);
-      if (release === null) return;
-      progress.waitingFor = "";
-      try {
-        await this.scanUntilDone(s, epoch, signal, progress);
-      } finally {
-        release();
-      }
-    };
+    // On a scan it shares with other epochs of the same range, at most maxScans at once (backfill-scans.ts).
+    const scan = () => this.scanUntilDone(s, epoch, signal, progress);
     this.running.add(progress);
     const run = scan()
       .finally(() => {

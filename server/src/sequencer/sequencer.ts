@@ -13,6 +13,17 @@ export interface SequencedMatch {
   readonly record: SourceRecord;
 }
 
+/** One scanned batch of a backfill epoch (Sequencer.commitEpochs). */
+export interface EpochBatch {
+  readonly stream: StreamRecord;
+  readonly epoch: Epoch;
+  /** The new next offsets of the partitions the batch consumed. */
+  readonly frontiers: ReadonlyMap<PartitionKey, number>;
+  readonly records: readonly SourceRecord[];
+  /** Closes the epoch. */
+  readonly complete: boolean;
+}
+
 /** Told after each commit, with the new matches in seq order (possibly none when a backfill epoch completed). */
 export type AppendListener = (stream: StreamRecord, epoch: Epoch, matches: readonly SequencedMatch[]) => void;
 
@@ -179,11 +190,18 @@ export class Sequencer {
    * next offsets of the partitions it consumed; `complete` closes the epoch.
    */
   commitEpoch(stream: StreamRecord, epoch: Epoch, frontiers: ReadonlyMap<PartitionKey, number>, records: readonly SourceRecord[], complete: boolean): void {
-    const matches = numberMatches(epoch, records, []);
-    this.store.append([{ sid: stream.sid, epoch, rows: matches.map((m) => m.row), frontier: frontiers, complete }]);
-    for (const [pk, next] of frontiers) epoch.frontier.set(pk, next);
-    epoch.complete = complete;
-    this.publish([[stream, epoch, matches]]);
+    this.commitEpochs([{ stream, epoch, frontiers, records, complete }]);
+  }
+
+  /** Commits scanned batches of several backfill epochs (a shared scan's round) in one transaction. */
+  commitEpochs(batches: readonly EpochBatch[]): void {
+    const numbered = batches.map((b) => numberMatches(b.epoch, b.records, []));
+    this.store.append(batches.map((b, i) => ({ sid: b.stream.sid, epoch: b.epoch, rows: numbered[i]!.map((m) => m.row), frontier: b.frontiers, complete: b.complete })));
+    for (const b of batches) {
+      for (const [pk, next] of b.frontiers) b.epoch.frontier.set(pk, next);
+      b.epoch.complete = b.complete;
+    }
+    this.publish(batches.map((b, i) => [b.stream, b.epoch, numbered[i]!]));
   }
 
   /**
