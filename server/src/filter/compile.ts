@@ -4,7 +4,7 @@
 import { canonicalForm, streamIdOf } from "./canonical.js";
 import { deriveIndexCondition, type IndexCondition } from "./index-term.js";
 import { canonicalJson, parseJsonText, type JsonObject } from "./json.js";
-import { literalPrefilter, type ValuePrefilter } from "./literal-prefilter.js";
+import { valueLiterals, type ValueLiterals } from "./literal-prefilter.js";
 import { matchesKeyPrefix, matchesKeyRegex } from "./key.js";
 import { MAX_QUERY_BYTES, MAX_QUERY_DEPTH } from "./limits.js";
 import { compileProjection } from "./projection.js";
@@ -51,12 +51,12 @@ export interface CompiledFilter {
    */
   readonly indexExact: boolean;
   /**
-   * For scans of history: false when a value's raw bytes cannot be JSON the
-   * query matches (they lack a literal every match contains), so they need
-   * not be parsed; null when the query requires no literal
+   * For scans of history: tests whether a value's text can be JSON the
+   * query matches (it holds a literal every match contains), so that the
+   * others need not be parsed; null when the query requires no literal
    * (literal-prefilter.ts).
    */
-  readonly valuePrefilter: ValuePrefilter | null;
+  readonly valueLiterals: ValueLiterals | null;
 }
 
 const isEmptyQueryText = (s: string): boolean => s.trim() === "";
@@ -128,6 +128,6 @@ export function compileFilter(input: FilterSpec): CompiledFilter {
     project: projection.project,
     indexCondition,
     indexExact,
-    valuePrefilter: literalPrefilter(indexCondition),
+    valueLiterals: valueLiterals(indexCondition),
   };
 }

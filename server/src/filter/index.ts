@@ -8,6 +8,6 @@ export { parseKey, KEY_WILDCARD } from "./key.js";
 export type {
   EqTerm, HasTerm, IndexAnd, IndexCondition, IndexOr, IndexScalar, IndexTerm, RangeTerm,
 } from "./index-term.js";
-export type { ValuePrefilter } from "./literal-prefilter.js";
+export { StringFinder, type ValueLiterals } from "./literal-prefilter.js";
 export { ALLOWED_QUERY_OPERATORS } from "./query-validate.js";
 export * as filterLimits from "./limits.js";

@@ -28,6 +28,8 @@ const FIELD_OPERATORS = [
 type FieldOperator = (typeof FIELD_OPERATORS)[number];
 
 export class QueryGenerator {
+  /** The strings values and queries are made of. */
+  static readonly STRINGS: readonly string[] = STRINGS;
   private readonly rnd: () => number;
   /** The paths and literals of the query documentFor was last asked about. */
   private collected: { query: JsonObject; paths: string[]; literals: JsonValue[] } | null = null;
