@@ -147,15 +147,18 @@ async function churn() {
 }
 
 async function comeBack() {
-  for (let i = away.length - 1; i >= 0; i--) {
-    const t = away[i];
-    if (t.comeBackAt > now()) continue;
-    away.splice(i, 1);
-    await connect(t);
-    t.reconnects++;
-    resumed++;
-    active.push(t);
-  }
+  // Each is its own client: those due reconnect at once, not one after another.
+  const due = away.filter((t) => t.comeBackAt <= now());
+  if (due.length === 0) return;
+  for (const t of due) away.splice(away.indexOf(t), 1);
+  await Promise.all(
+    due.map(async (t) => {
+      await connect(t);
+      t.reconnects++;
+      resumed++;
+      active.push(t);
+    }),
+  );
 }
 
 // ---- load ----
@@ -216,6 +219,8 @@ async function metrics() {
     tailBytes: get("grep_streams_tail_bytes"),
     active: get('grep_streams_streams_by_state{state="active"}'),
     parked: get('grep_streams_streams_by_state{state="parked"}'),
+    historyScanned: get("grep_streams_history_scanned_messages_total"),
+    backfillRead: get("grep_streams_backfill_read_messages_total"),
   };
 }
 
@@ -257,6 +262,9 @@ while (now() - started < SECONDS * 1000 && !failed) {
     log_mib: mib(filesBytes(server.dataDir, "log.db")),
     cpu_us_per_msg: msgs > 0 ? Math.round(((cpu - lastCpu) * 1000) / msgs) : 0,
     p99_ms: Math.round(pct(latencies, 99) * 10) / 10,
+    // Since the start: what resumed streams' backfills consumed (each its own range), and what their shared scans read.
+    backfill_consumed: m.historyScanned,
+    backfill_read: m.backfillRead,
   });
   process.stderr.write(`${JSON.stringify(samples.at(-1))}\n`);
   latencies = [];

@@ -15,6 +15,7 @@ export const BENCHMARKS = {
   predicate: { flags: [], full: [], smoke: ["100", "2", "2"] },
   "match-workers": { flags: [], full: ["100000", "10000", "1", "2"], smoke: ["1000", "50", "1", "2"] },
   pipeline: { flags: [], full: [], smoke: ["2000", "0.1"] },
+  backfill: { flags: [], full: ["200000", "50"], smoke: ["2000", "4"] },
   produce: { flags: [], full: ["2000", "1", "5", "25"], smoke: ["20", "1"] },
   "index-commit": { flags: [], full: ["1000", "400", "256"], smoke: ["20", "5", "16"] },
   soak: { flags: [], full: ["1000", "2000", "3600"], smoke: ["20", "200", "6"], env: { BENCH_SAMPLE_S: "2", BENCH_CHURN_S: "1", BENCH_CHURN_SHARE: "0.2", BENCH_IDLE_MS: "500", BENCH_HOUSEKEEPING_MS: "100" } },

@@ -38,8 +38,12 @@ export async function metricsText(engine: Engine): Promise<string> {
   lines.push(`grep_streams_produce_calls_lean_total ${leanProduce.served}`);
   lines.push("# HELP grep_streams_http2_core_streams_total HTTP/2 streams served through Node's core API (SSE, lean Subscribe and Produce), not its compatibility layer.", "# TYPE grep_streams_http2_core_streams_total counter");
   lines.push(`grep_streams_http2_core_streams_total ${coreStreams.served}`);
-  lines.push("# HELP grep_streams_history_scanned_messages_total Messages read by backfill scans.", "# TYPE grep_streams_history_scanned_messages_total counter");
+  lines.push("# HELP grep_streams_history_scanned_messages_total Messages backfill epochs consumed (each epoch counts its own range).", "# TYPE grep_streams_history_scanned_messages_total counter");
   lines.push(`grep_streams_history_scanned_messages_total ${engine.registry.historyScanned}`);
+  const backfills = engine.registry.backfills;
+  gauge("grep_streams_backfill_scans", "Backfill scans reading now (at most --max-scans; epochs over about the same range share one).", [["", backfills.scans]]);
+  counter("grep_streams_backfill_read_messages_total", "Messages backfill scans read from the source, once per scan however many epochs shared it (against grep_streams_history_scanned_messages_total, counted per epoch: what sharing saved).", backfills.stats.recordsRead);
+  counter("grep_streams_backfill_epochs_joined_total", "Backfill epochs that joined a scan already running.", backfills.joined);
   const topics = await engine.source.listTopics();
   const skips = topics.map((t) => [t.name, engine.matcher.skips(t.name)] as const);
   lines.push("# HELP grep_streams_skipped_messages_total Messages the matcher skipped for filters that need a JSON value or a string-array key.");

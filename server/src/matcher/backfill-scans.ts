@@ -23,8 +23,10 @@ export class BackfillScans {
   private readonly slots: Slots;
   private readonly running = new Set<SharedBackfill>();
   private readonly waiting = new Set<Waiter>();
-  /** Epochs that joined a scan already running (for tests and logs). */
+  /** Epochs that joined a scan already running, since the start. */
   joined = 0;
+  /** Records the scans read from the source since the start (each once per scan, however many epochs share it). */
+  readonly stats = { recordsRead: 0 };
 
   constructor(
     private readonly source: Source,
@@ -81,7 +83,7 @@ export class BackfillScans {
       release();
       return this.join(later, member);
     }
-    const scan = new SharedBackfill(this.source, this.sequencer, this.opts.batchSize);
+    const scan = new SharedBackfill(this.source, this.sequencer, this.opts.batchSize, this.stats);
     const done = scan.add(member);
     for (const w of [...this.waiting]) if (scan.canJoin(w.member.epoch)) w.joinInstead(scan);
     this.running.add(scan);

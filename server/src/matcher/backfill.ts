@@ -117,6 +117,8 @@ export class SharedBackfill {
     private readonly source: Source,
     private readonly sequencer: Sequencer,
     private readonly batchSize: number,
+    /** Counts the records this scan reads from the source (once, however many epochs share them). */
+    private readonly stats: { recordsRead: number } = { recordsRead: 0 },
   ) {}
 
   /** Epochs scanned now. */
@@ -197,6 +199,11 @@ export class SharedBackfill {
   async run(): Promise<void> {
     try {
       while (this.members.size > 0) {
+        // The embedded log reads without I/O: its promises are resolved, so
+        // without this a whole scan would run in one go, holding back every
+        // request (and the epochs that would join it) until its end. Before
+        // the first read too: epochs of a burst of resumes join first.
+        await yieldToEventLoop();
         await this.fill();
         this.round();
       }
@@ -218,6 +225,7 @@ export class SharedBackfill {
       for (const mp of part.members) mp.m.spec.progress.waitingFor = where;
       reads.push(
         this.source.read(part.topic, part.partition, readFrom, Math.min(this.batchSize, to - readFrom)).then((records) => {
+          this.stats.recordsRead += records.length;
           if (part.generation !== generation || this.parts.get(part.pk) !== part) return; // moved back meanwhile: read again
           const buffer = records.filter((r) => r.offset >= readFrom && r.offset < to);
           if (buffer.length === 0) {
@@ -332,6 +340,8 @@ export class SharedBackfill {
     m.reject(err);
   }
 }
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Each partition's next offset and end for this epoch. */
 function ranges(epoch: Epoch): Map<PartitionKey, { next: number; to: number }> {

@@ -102,3 +102,46 @@ it("a tail budget smaller than one burst still delivers everything, from the ind
   assert.ok(engine.delivery.fromSource > 0, "some events were read from the index and the source");
   r.close();
 });
+
+for (const source of sources()) {
+  it(`streams resuming together share one scan of the range nobody watched, each match once (${source})`, async (t) => {
+    const server = await startServer({ source, streamIdleMs: 0 });
+    t.after(() => server.close());
+    const client = clientFor("connect", server.url);
+    const topic = server.topic("park-shared");
+    const tenants = ["a", "b", "c", "d", "e", "f"];
+    const filterOf = (tenant: string) => ({ topics: [topic], query: JSON.stringify({ tenant }) });
+    const batch = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => ({ value: { n: from + i, tenant: tenants[(from + i) % 6] }, partition: (from + i) % 4 }));
+    const readers = tenants.map((tenant) => new StreamReader((signal) => client.subscribe({ filter: filterOf(tenant) }, { signal })));
+    const ids = await Promise.all(readers.map(async (r) => (await r.started()).streamId));
+    await produce(client, topic, batch(0, 12));
+    const last = await Promise.all(readers.map(async (r) => (await r.events(2))[1]!.id));
+    for (const r of readers) r.close();
+    const engine = server.app.engine;
+    // (A closed subscription is counted out asynchronously.)
+    for (let i = 0; i < 200 && engine.registry.parkedCount < 6; i++) {
+      await engine.parkIdleStreams();
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    assert.equal(engine.registry.parkedCount, 6);
+    // Nobody watches these 6000 (several scan rounds): every tenant has 1000 of them.
+    for (let from = 12; from < 6012; from += 500) await produce(client, topic, batch(from, from + 500));
+
+    const again = tenants.map((tenant, i) =>
+      new StreamReader((signal) => client.subscribe({ filter: filterOf(tenant), start: { position: { case: "afterEventId", value: last[i]! } } }, { signal })),
+    );
+    await Promise.all(again.map((r) => r.started()));
+    const got = await Promise.all(again.map((r) => r.events(1000)));
+    got.forEach((events, i) => {
+      assert.deepEqual(ns(events).sort((x, y) => x - y), Array.from({ length: 1000 }, (_, k) => 12 + i + 6 * k), `tenant ${tenants[i]}`);
+      assert.deepEqual(events.map((e) => Number(e.seq)), Array.from({ length: 1000 }, (_, k) => k + 1));
+    });
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics)?.[1]);
+    assert.equal(value("grep_streams_history_scanned_messages_total"), 6 * 6000);
+    assert.ok(value("grep_streams_backfill_epochs_joined_total") >= 1, metrics);
+    // Far fewer reads than six scans of it (each epoch that joins behind the scan makes it read again from its start).
+    assert.ok(value("grep_streams_backfill_read_messages_total") < 0.75 * 6 * 6000, `read ${value("grep_streams_backfill_read_messages_total")}`);
+    for (const r of again) r.close();
+  });
+}
