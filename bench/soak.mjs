@@ -32,6 +32,7 @@
 //   BENCH_IDLE_MS [30000]     the server's --stream-idle-ms (a stream without subscribers this long is parked)
 //   BENCH_TAIL_BUDGET [67108864] the server's --tail-budget-bytes
 //   BENCH_HOUSEKEEPING_MS [min(5000, idle)] the server's --housekeeping-ms
+//   BENCH_PROFILE=f.cpuprofile a CPU profile of the server's main thread over the measured run (not setup)
 //   BENCH_HEAP_SNAPSHOT=path  heap snapshots of the server at the start and the end (path-start / path-end .heapsnapshot)
 
 import http from "node:http";
@@ -229,6 +230,7 @@ const pct = (xs, p) => (xs.length === 0 ? 0 : [...xs].sort((a, b) => a - b)[Math
 const samples = [];
 const started = now();
 if (process.env.BENCH_HEAP_SNAPSHOT) await server.heapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}-start.heapsnapshot`);
+if (process.env.BENCH_PROFILE) await server.profileStart();
 let lastCpu = serverCpuMs();
 let lastProduced = 0;
 let nextChurn = started + CHURN_S * 1000;
@@ -273,6 +275,7 @@ while (now() - started < SECONDS * 1000 && !failed) {
 }
 
 if (process.env.BENCH_HEAP_SNAPSHOT) await server.heapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}-end.heapsnapshot`);
+if (process.env.BENCH_PROFILE) await server.profileStop(process.env.BENCH_PROFILE);
 
 // ---- the end: everything delivered, exactly once ----
 for (const t of away) await connect(t).then(() => (resumed++, active.push(t)));

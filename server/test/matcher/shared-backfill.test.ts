@@ -82,6 +82,15 @@ interface Planned {
   readonly expected: Array<[number, number]>;
 }
 
+/** A stream of this id with one backfill epoch over [start, end). */
+function backfillEpoch(store: IndexStore, id: string, start: OffsetMap, end: OffsetMap): { record: StreamRecord; epoch: Epoch } {
+  const record = store.createStream(id, "{}", new Map(), 0);
+  const epoch: Epoch = { epoch: 1, ord: -1, kind: "backfill", start, end, lastSeq: 0, complete: false, frontier: new Map(start) };
+  store.insertEpoch(record.sid, epoch);
+  record.epochs.unshift(epoch);
+  return { record, epoch };
+}
+
 const progress = (): BackfillProgress => ({ scanned: 0, total: 0, matched: 0, startedAt: 0, waitingFor: "" });
 
 for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
@@ -110,10 +119,7 @@ for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
         start.set(partitionKey("h", p), from);
         end.set(partitionKey("h", p), Math.min(PER_PARTITION, from + Math.floor(rnd() * 120)));
       }
-      const record = store.createStream(`${seed}-${i}`.padStart(16, "0"), "{}", new Map(), 0);
-      const epoch: Epoch = { epoch: 1, ord: -1, kind: "backfill", start, end, lastSeq: 0, complete: false, frontier: new Map(start) };
-      store.insertEpoch(record.sid, epoch);
-      record.epochs.unshift(epoch);
+      const { record, epoch } = backfillEpoch(store, `${seed}-${i}`.padStart(16, "0"), start, end);
       const expected = all
         .filter((r) => r.offset >= start.get(partitionKey("h", r.partition))! && r.offset < end.get(partitionKey("h", r.partition))! && matchesPlainly(filter, r))
         .map((r): [number, number] => [r.partition, r.offset]);
@@ -180,10 +186,7 @@ test("epochs over one range share one scan: each record read once", async () => 
       start.set(partitionKey("h", p), i);
       end.set(partitionKey("h", p), PER_PARTITION);
     }
-    const record = store.createStream(String(i).padStart(16, "0"), "{}", new Map(), 0);
-    const epoch: Epoch = { epoch: 1, ord: -1, kind: "backfill", start, end, lastSeq: 0, complete: false, frontier: new Map(start) };
-    store.insertEpoch(record.sid, epoch);
-    record.epochs.unshift(epoch);
+    const { record, epoch } = backfillEpoch(store, String(i).padStart(16, "0"), start, end);
     sids.push(record.sid);
     epochs.push(scans.scan({ stream: { record, filter }, epoch, signal: new AbortController().signal, progress: progress() }));
   }
@@ -212,10 +215,7 @@ test("a failed read fails every member of the scan; scanned again, each gets its
   const members = [0, 1, 2].map((i) => {
     const start: OffsetMap = new Map([[partitionKey("h", 0), i], [partitionKey("h", 1), 0], [partitionKey("h", 2), 0]]);
     const end: OffsetMap = new Map([[partitionKey("h", 0), PER_PARTITION], [partitionKey("h", 1), PER_PARTITION], [partitionKey("h", 2), PER_PARTITION]]);
-    const record = store.createStream(`f${i}`.padStart(16, "0"), "{}", new Map(), 0);
-    const epoch: Epoch = { epoch: 1, ord: -1, kind: "backfill", start, end, lastSeq: 0, complete: false, frontier: new Map(start) };
-    store.insertEpoch(record.sid, epoch);
-    record.epochs.unshift(epoch);
+    const { record, epoch } = backfillEpoch(store, `f${i}`.padStart(16, "0"), start, end);
     return { record, epoch, stream: { record, filter } };
   });
   const results = await Promise.allSettled(members.map((m) => scans.scan({ ...m, signal: new AbortController().signal, progress: progress() })));
@@ -244,10 +244,7 @@ test("an epoch aborted mid-scan leaves it; the others go on; scanned again it co
   const made = [0, 1].map((i) => {
     const start: OffsetMap = new Map([0, 1, 2].map((p) => [partitionKey("h", p), 0]));
     const end: OffsetMap = new Map([0, 1, 2].map((p) => [partitionKey("h", p), PER_PARTITION]));
-    const record = store.createStream(`g${i}`.padStart(16, "0"), "{}", new Map(), 0);
-    const epoch: Epoch = { epoch: 1, ord: -1, kind: "backfill", start, end, lastSeq: 0, complete: false, frontier: new Map(start) };
-    store.insertEpoch(record.sid, epoch);
-    record.epochs.unshift(epoch);
+    const { record, epoch } = backfillEpoch(store, `g${i}`.padStart(16, "0"), start, end);
     return { record, epoch, stream: { record, filter } };
   });
   const abort = new AbortController();
