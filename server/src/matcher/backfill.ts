@@ -121,11 +121,6 @@ export class SharedBackfill {
     private readonly stats: { recordsRead: number } = { recordsRead: 0 },
   ) {}
 
-  /** Epochs scanned now. */
-  get size(): number {
-    return this.members.size;
-  }
-
   /** Whether this epoch may join (see the top of this file). */
   canJoin(epoch: Epoch): boolean {
     if (this.finished) return false;

@@ -1,5 +1,5 @@
-// A source record parsed for a scan with one filter (a backfill, a Count):
-// the key as a string array (or null when it is not one) and the value as
+// A source record parsed for a scan with one filter (a Count): the key as a
+// string array (or null when it is not one) and the value as
 // JSON (or `valueOk` false when it is not JSON); for a scan shared by several
 // filters (a shared backfill), a record parsed at most once, on first need.
 // The live matcher parses in its workers instead (topic-filters.ts).
@@ -18,7 +18,8 @@ export interface ParsedRecord {
 
 /**
  * Parses only what `f` looks at (a topic-only filter: nothing): for a
- * Count, which also counts the values that are not JSON. Parts not parsed read as absent.
+ * Count, which also counts the values that are not JSON. Parts not parsed
+ * read as absent.
  */
 export function parseRecordFor(f: CompiledFilter, record: SourceRecord): ParsedRecord {
   return parse(record, f.needsKey, f.needsValue);
