@@ -144,6 +144,10 @@ export class SharedBackfill {
       m.resolve();
       return m.settled;
     }
+    if (signal.aborted) {
+      m.reject(signal.reason);
+      return m.settled;
+    }
     let total = 0;
     for (const [pk, { next, to }] of ranges(epoch)) {
       if (next >= to) continue;
@@ -170,10 +174,6 @@ export class SharedBackfill {
       // Nothing to read: the epoch is complete as it is.
       this.sequencer.commitEpoch(spec.stream.record, epoch, new Map(), [], true);
       m.resolve();
-      return m.settled;
-    }
-    if (signal.aborted) {
-      this.drop(m, signal.reason);
       return m.settled;
     }
     const onAbort = () => this.drop(m, signal.reason);

@@ -91,6 +91,15 @@ function backfillEpoch(store: IndexStore, id: string, start: OffsetMap, end: Off
   return { record, epoch };
 }
 
+/** A history, an index, and shared scans reading it through a WatchedSource. */
+async function scanning(seed: number, opts: { batchSize: number; maxScans: number }) {
+  const log = await history(seed);
+  const store = new IndexStore(":memory:");
+  const source = new WatchedSource(log);
+  const scans = new BackfillScans(source as unknown as Source, new Sequencer(store, () => {}), opts);
+  return { log, store, source, scans };
+}
+
 const progress = (): BackfillProgress => ({ scanned: 0, total: 0, matched: 0, startedAt: 0, waitingFor: "" });
 
 for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
@@ -171,11 +180,7 @@ for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
 }
 
 test("epochs over one range share one scan: each record read once", async () => {
-  const log = await history(11);
-  const store = new IndexStore(":memory:");
-  const sequencer = new Sequencer(store, () => {});
-  const source = new WatchedSource(log);
-  const scans = new BackfillScans(source as unknown as Source, sequencer, { batchSize: 50, maxScans: 4 });
+  const { log, store, source, scans } = await scanning(11, { batchSize: 50, maxScans: 4 });
   const epochs: Array<Promise<void>> = [];
   const sids: number[] = [];
   for (let i = 0; i < 20; i++) {
@@ -235,11 +240,7 @@ test("a failed read fails every member of the scan; scanned again, each gets its
 });
 
 test("an epoch aborted mid-scan leaves it; the others go on; scanned again it completes exactly", async () => {
-  const log = await history(13);
-  const store = new IndexStore(":memory:");
-  const sequencer = new Sequencer(store, () => {});
-  const source = new WatchedSource(log);
-  const scans = new BackfillScans(source as unknown as Source, sequencer, { batchSize: 10, maxScans: 1 });
+  const { log, store, source, scans } = await scanning(13, { batchSize: 10, maxScans: 1 });
   const filter = compileFilter({ topics: ["h"], topicRegex: "", keyPrefix: [], keyRegex: "", query: '{"t":"a"}', projection: "" });
   const made = [0, 1].map((i) => {
     const start: OffsetMap = new Map([0, 1, 2].map((p) => [partitionKey("h", p), 0]));
